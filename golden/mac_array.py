@@ -1,0 +1,28 @@
+"""P-lane signed multiply-accumulate; twin of rtl/mac_array.v.
+
+Each lane computes acc <- (clear ? 0 : acc) + a * b over signed operands, in an accumulator of
+`acc_width` bits. The accumulator never wraps in a legal program (docs/numerics.md shows the bound);
+`dot` raises if a sum would not fit, so a violation of the bound cannot pass silently.
+"""
+import numpy as np
+
+
+def check_fits(acc, acc_width: int, what: str = "accumulator"):
+    acc = np.asarray(acc, dtype=np.int64)
+    lim = 1 << (acc_width - 1)
+    if acc.size and (acc.max() >= lim or acc.min() < -lim):
+        raise OverflowError(f"{what} exceeds {acc_width} bits: the numeric contract is violated")
+    return acc
+
+
+def dot(a, b, acc_width: int = 48) -> int:
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    return int(check_fits(np.sum(a * b), acc_width, "dot product"))
+
+
+def lanes(a_seq, b_seq, acc_width: int = 48):
+    """a_seq, b_seq: (T, P) operand streams, one row per cycle -> (P,) accumulators after T cycles."""
+    a = np.asarray(a_seq, dtype=np.int64)
+    b = np.asarray(b_seq, dtype=np.int64)
+    return check_fits((a * b).sum(axis=0), acc_width, "lane accumulator")

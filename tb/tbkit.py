@@ -1,0 +1,148 @@
+"""Shared testbench kit: the simulator runner, seeds, vector counts, scoreboard and handshake patterns.
+
+Used by every tb/<module>/test_<module>.py. The pytest side calls `run_sim`; the cocotb side uses
+`Scoreboard`, `rng`, `num_samples` and `pauses`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+from collections import deque
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RTL = REPO / "rtl"
+BUILD = REPO / "build" / "sim"
+
+
+# ----------------------------------------------------------------------------- pytest side
+def run_sim(module: str, toplevel: str | None = None, parameters: dict | None = None,
+            sources: list | None = None, testcase=None, extra_env: dict | None = None,
+            defines: dict | None = None, test_module: str | None = None):
+    """Build rtl/<sources> with Icarus and run tb/<module>/test_<module>.py against it.
+
+    One build directory per (toplevel, parameters), so parametrized runs never share a build.
+    WAVES=1 dumps an FST into that directory.
+    """
+    from cocotb_tools.runner import get_runner
+
+    toplevel = toplevel or module
+    parameters = dict(parameters or {})
+    sources = [RTL / s if not os.path.isabs(str(s)) else Path(s) for s in (sources or [f"{toplevel}.v"])]
+    tag = "_".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
+    if len(tag) > 60:
+        tag = hashlib.sha1(tag.encode()).hexdigest()[:12]
+    build_dir = BUILD / toplevel / tag
+    waves = os.environ.get("WAVES", "0") == "1"
+    runner = get_runner("icarus")
+    runner.build(verilog_sources=sources, hdl_toplevel=toplevel, parameters=parameters,
+                 build_dir=build_dir, always=True, waves=waves, timescale=("1ns", "1ps"),
+                 defines=defines or {}, includes=[RTL])
+    env = {"PYTHONPATH": os.pathsep.join([str(REPO / "tb" / module), str(REPO / "tb"), str(REPO),
+                                          os.environ.get("PYTHONPATH", "")]),
+           "COCOTB_TRUST_INERTIAL_WRITES": "1", "TB_RTL_DIR": str(RTL)}
+    env.update(extra_env or {})
+    runner.test(test_module=test_module or f"test_{module}", hdl_toplevel=toplevel,
+                testcase=testcase, build_dir=build_dir, test_dir=build_dir, waves=waves,
+                extra_env=env, parameters=parameters)
+
+
+# ----------------------------------------------------------------------------- cocotb side
+def num_samples(default: int = 10000) -> int:
+    """Vector count of random tests: NUM_SAMPLES from the environment, else `default`."""
+    return int(os.environ.get("NUM_SAMPLES", default))
+
+
+def rng(log=None) -> random.Random:
+    """A generator seeded from cocotb's seed (which honours COCOTB_RANDOM_SEED); the seed is logged."""
+    import cocotb
+
+    seed = cocotb.RANDOM_SEED
+    (log or cocotb.log).info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", seed, seed)
+    return random.Random(seed)
+
+
+def pauses(kind: str, r: random.Random):
+    """Per-cycle stall pattern, True = pause this cycle.
+
+    none    never pause
+    1in4    pause 1 cycle in every 4 (deterministic)
+    random  bursts: run 1-10 cycles, pause 1-10 cycles
+    """
+    if kind == "none":
+        while True:
+            yield False
+    elif kind == "1in4":
+        n = 0
+        while True:
+            yield n % 4 == 3
+            n += 1
+    elif kind == "random":
+        while True:
+            for _ in range(r.randint(1, 10)):
+                yield False
+            for _ in range(r.randint(1, 10)):
+                yield True
+    else:
+        raise ValueError(f"unknown pause pattern {kind!r}")
+
+
+PAUSE_KINDS = ["none", "1in4", "random"]
+
+
+class Scoreboard:
+    """In-order checker. `expect()` queues golden values, `check()` compares one DUT output.
+
+    Values are plain ints (or tuples of ints): the monitor reads DUT signals with int() /
+    .to_signed(), which raise on X/Z.
+    """
+
+    def __init__(self, name: str, log=None, max_report: int = 10):
+        import logging
+
+        self.name = name
+        self.log = log or logging.getLogger(f"sb.{name}")
+        self.queue = deque()
+        self.errors = 0
+        self.checked = 0
+        self.max_report = max_report
+
+    def expect(self, value):
+        self.queue.append(value)
+
+    def check(self, got):
+        if not self.queue:
+            self.errors += 1
+            if self.errors <= self.max_report:
+                self.log.error("%s: unexpected output %r (nothing expected)", self.name, got)
+            return
+        exp = self.queue.popleft()
+        self.checked += 1
+        if got != exp:
+            self.errors += 1
+            if self.errors <= self.max_report:
+                self.log.error("%s: mismatch #%d at output %d: got %r expected %r",
+                               self.name, self.errors, self.checked - 1, got, exp)
+
+    def finish(self):
+        """Missing outputs count as errors. Returns the error count."""
+        if self.queue:
+            self.log.error("%s: %d expected outputs never arrived", self.name, len(self.queue))
+            self.errors += len(self.queue)
+            self.queue.clear()
+        self.log.info("%s: %d outputs checked, %d errors", self.name, self.checked, self.errors)
+        return self.errors
+
+
+def to_signed(v: int, width: int) -> int:
+    v &= (1 << width) - 1
+    return v - (1 << width) if v >> (width - 1) else v
+
+
+def to_unsigned(v: int, width: int) -> int:
+    return v & ((1 << width) - 1)
+
+
+sys.path.insert(0, str(REPO))
