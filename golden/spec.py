@@ -236,12 +236,12 @@ def validate(net: Net) -> Net:
 NETS = {
     # Network A (digest section 3)
     "A": Net("A", (1, 28, 28),
-             (conv(2, 5), RELU, maxpool(2), dense(60), RELU, dense(10)), "softmax_ce"),
+             (conv(2, 5), RELU, maxpool(2), dense(60), RELU, dense(10)), "softmax_ce", lr=2.0 ** -7),
     # Network B (digest section 4): conv 2@5x5 -> sigmoid -> dense 10 -> sigmoid -> MSE
     "B": Net("B", (1, 28, 28), (conv(2, 5), SIGMOID, dense(10)), "sigmoid_mse", lr=2.0 ** -3),
     # 8x8 variants for the native digits resolution
     "A8": Net("A8", (1, 8, 8),
-              (conv(4, 3), RELU, maxpool(2), dense(32), RELU, dense(10)), "softmax_ce"),
+              (conv(4, 3), RELU, maxpool(2), dense(32), RELU, dense(10)), "softmax_ce", lr=2.0 ** -6),
     "B8": Net("B8", (1, 8, 8), (conv(4, 3), SIGMOID, dense(10)), "sigmoid_mse", lr=2.0 ** -3),
 }
 

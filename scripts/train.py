@@ -26,7 +26,7 @@ from golden.data import load_for  # noqa: E402
 from golden.spec import NETS, Fmt, get_net  # noqa: E402
 from golden.trainer import train  # noqa: E402
 
-DEFAULT_EPOCHS = {"A": 8, "B": 8, "A8": 10, "B8": 10}
+DEFAULT_EPOCHS = {"A": 10, "B": 8, "A8": 10, "B8": 10}
 
 
 def _bar(total, desc):
