@@ -59,7 +59,9 @@ test-golden: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -q tests
 
 sim: $(STAMP) tools
+	rm -f build/reports/scoreboards.jsonl
 	NUM_SAMPLES=$${NUM_SAMPLES:-$(SIM_SAMPLES)} $(PY) -m pytest -n $(JOBS) -q tb
+	$(PY) scripts/verif_table.py
 
 lint: tools
 	@for f in $(RTL_SRCS); do m=$$(basename $$f .v); \

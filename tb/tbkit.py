@@ -37,12 +37,14 @@ def run_sim(module: str, toplevel: str | None = None, parameters: dict | None = 
     build_dir = BUILD / toplevel / tag
     waves = os.environ.get("WAVES", "0") == "1"
     runner = get_runner("icarus")
-    runner.build(verilog_sources=sources, hdl_toplevel=toplevel, parameters=parameters,
+    # -g2005 after the runner's own -g2012: the RTL must be plain Verilog-2005
+    runner.build(sources=sources, hdl_toplevel=toplevel, parameters=parameters,
                  build_dir=build_dir, always=True, waves=waves, timescale=("1ns", "1ps"),
-                 defines=defines or {}, includes=[RTL])
+                 defines=defines or {}, includes=[RTL], build_args=["-g2005"])
     env = {"PYTHONPATH": os.pathsep.join([str(REPO / "tb" / module), str(REPO / "tb"), str(REPO),
                                           os.environ.get("PYTHONPATH", "")]),
-           "COCOTB_TRUST_INERTIAL_WRITES": "1", "TB_RTL_DIR": str(RTL)}
+           "COCOTB_TRUST_INERTIAL_WRITES": "1", "TB_RTL_DIR": str(RTL),
+           "TB_BLOCK": module, "TB_PARAMS": tag}
     env.update(extra_env or {})
     runner.test(test_module=test_module or f"test_{module}", hdl_toplevel=toplevel,
                 testcase=testcase, build_dir=build_dir, test_dir=build_dir, waves=waves,
@@ -127,13 +129,50 @@ class Scoreboard:
                                self.name, self.errors, self.checked - 1, got, exp)
 
     def finish(self):
-        """Missing outputs count as errors. Returns the error count."""
+        """Missing outputs count as errors. Records the counts (see `record`), returns the errors."""
         if self.queue:
             self.log.error("%s: %d expected outputs never arrived", self.name, len(self.queue))
             self.errors += len(self.queue)
             self.queue.clear()
         self.log.info("%s: %d outputs checked, %d errors", self.name, self.checked, self.errors)
+        record(self.name, self.checked, self.errors)
         return self.errors
+
+
+def _current_test_name() -> str:
+    """Name of the running cocotb test (best effort: cocotb keeps it in a private module)."""
+    try:
+        from cocotb import _test_manager
+
+        return _test_manager._current_test._main_task.get_name().removeprefix("Test ")
+    except Exception:  # pragma: no cover - report label only
+        return "?"
+
+
+def record(scoreboard: str, checked: int, errors: int):
+    """Append one scoreboard result to build/reports/scoreboards.jsonl (read by scripts/verif_table.py).
+
+    Mutant tests record their (expected) errors too; the table counts them separately.
+    """
+    import json
+    import time
+
+    path = REPO / "build" / "reports" / "scoreboards.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = {"block": os.environ.get("TB_BLOCK", "?"), "params": os.environ.get("TB_PARAMS", "?"),
+           "test": _current_test_name(), "scoreboard": scoreboard, "checked": checked,
+           "errors": errors, "seed": _seed(), "date": time.strftime("%Y-%m-%d")}
+    with open(path, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def _seed():
+    try:
+        import cocotb
+
+        return cocotb.RANDOM_SEED
+    except Exception:  # pragma: no cover
+        return None
 
 
 def to_signed(v: int, width: int) -> int:
