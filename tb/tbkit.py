@@ -57,12 +57,24 @@ def num_samples(default: int = 10000) -> int:
     return int(os.environ.get("NUM_SAMPLES", default))
 
 
+def regression_seed():
+    """The seed of the whole cocotb run: COCOTB_RANDOM_SEED when set, else the one cocotb chose."""
+    try:
+        from cocotb import regression
+
+        return regression._manager_inst._regression_seed  # noqa: SLF001 - label only
+    except Exception:
+        return os.environ.get("COCOTB_RANDOM_SEED")
+
+
 def rng(log=None) -> random.Random:
-    """A generator seeded from cocotb's seed (which honours COCOTB_RANDOM_SEED); the seed is logged."""
+    """A generator seeded from cocotb's per-test seed, which cocotb derives from the regression seed
+    (COCOTB_RANDOM_SEED) and the test's name, so setting COCOTB_RANDOM_SEED reproduces the run."""
     import cocotb
 
     seed = cocotb.RANDOM_SEED
-    (log or cocotb.log).info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", seed, seed)
+    (log or cocotb.log).info("random seed: test %d, regression %s (rerun with COCOTB_RANDOM_SEED=%s)",
+                             seed, regression_seed(), regression_seed())
     return random.Random(seed)
 
 
@@ -161,18 +173,9 @@ def record(scoreboard: str, checked: int, errors: int):
     path.parent.mkdir(parents=True, exist_ok=True)
     rec = {"block": os.environ.get("TB_BLOCK", "?"), "params": os.environ.get("TB_PARAMS", "?"),
            "test": _current_test_name(), "scoreboard": scoreboard, "checked": checked,
-           "errors": errors, "seed": _seed(), "date": time.strftime("%Y-%m-%d")}
+           "errors": errors, "seed": regression_seed(), "date": time.strftime("%Y-%m-%d")}
     with open(path, "a") as f:
         f.write(json.dumps(rec) + "\n")
-
-
-def _seed():
-    try:
-        import cocotb
-
-        return cocotb.RANDOM_SEED
-    except Exception:  # pragma: no cover
-        return None
 
 
 def to_signed(v: int, width: int) -> int:
