@@ -1,0 +1,98 @@
+"""Network spec -> the core's layer program: descriptor table and memory map (docs/architecture.md §5).
+
+One descriptor (four 32-bit words) per layer:
+    w0 = op[3:0] | k[7:4] | c_in[15:8] | n_out[31:16]
+    w1 = h_in[7:0] | w_in[15:8]
+    w2 = in_addr[15:0] | out_addr[31:16]      AMEM element addresses of the layer's input and output
+    w3 = w_addr[15:0] | aux_addr[31:16]       WMEM address of the weights (biases follow), argmax region
+op: 1 conv, 2 dense, 3 relu, 4 sigmoid, 5 maxpool. n_out is the filter count (conv), the output count
+(dense), 0 otherwise. The head (softmax_ce / sigmoid_mse) is a register, not a descriptor.
+
+Memory map: AMEM holds the input at 0 and every layer's output after it, each tensor in C order;
+max-pool argmax codes follow the activations. WMEM holds, per parameter layer in layer order, the
+weights in C order then the biases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .spec import Net, validate
+
+OPS = {"conv": 1, "dense": 2, "relu": 3, "sigmoid": 4, "maxpool": 5}
+HEAD_CODES = {"softmax_ce": 0, "sigmoid_mse": 1}
+ADDR_BITS = 16
+
+
+@dataclass
+class Program:
+    net: Net
+    words: list            # 4 words per layer
+    act_addr: list         # AMEM address of outs[i] (outs[0] = input)
+    aux_addr: dict         # layer -> AMEM address of its argmax codes
+    w_addr: dict           # layer -> (WMEM weight address, WMEM bias address)
+    amem_words: int
+    wmem_words: int
+    head: int
+
+    def weights_flat(self, params: dict) -> np.ndarray:
+        """Parameter codes laid out as in WMEM."""
+        out = np.zeros(self.wmem_words, dtype=np.int64)
+        for i, (wa, ba) in self.w_addr.items():
+            w, b = params[i]
+            out[wa:wa + w.size] = np.asarray(w).reshape(-1)
+            out[ba:ba + b.size] = np.asarray(b).reshape(-1)
+        return out
+
+    def params_from_flat(self, flat) -> dict:
+        flat = np.asarray(flat, dtype=np.int64)
+        out = {}
+        for i, (wsh, bsh) in self.net.param_shapes().items():
+            wa, ba = self.w_addr[i]
+            out[i] = (flat[wa:wa + int(np.prod(wsh))].reshape(wsh), flat[ba:ba + int(np.prod(bsh))].copy())
+        return out
+
+
+def _numel(s):
+    return int(np.prod(s))
+
+
+def compile_net(net: Net) -> Program:
+    validate(net)
+    shapes = net.shapes()
+    for s in shapes:
+        if s[0] > 255 and s[1] > 1:
+            raise ValueError(f"net {net.name}: {s[0]} channels exceed the descriptor's 8-bit field")
+        if s[1] > 255 or s[2] > 255:
+            raise ValueError(f"net {net.name}: map {s} exceeds the descriptor's 8-bit H/W fields")
+    act_addr, a = [], 0
+    for s in shapes:
+        act_addr.append(a)
+        a += _numel(s)
+    aux, w_addr, wpos = {}, {}, 0
+    for i, l in enumerate(net.layers):
+        if l.kind == "maxpool":
+            aux[i] = a
+            a += _numel(shapes[i + 1])
+    for i, (wsh, bsh) in net.param_shapes().items():
+        w_addr[i] = (wpos, wpos + _numel(wsh))
+        wpos += _numel(wsh) + _numel(bsh)
+    if a >= 1 << ADDR_BITS or wpos >= 1 << ADDR_BITS:
+        raise ValueError(f"net {net.name}: needs AMEM {a} / WMEM {wpos} words, over the 16-bit address field")
+    words = []
+    for i, l in enumerate(net.layers):
+        c, h, w = shapes[i]
+        if l.kind == "dense":  # a dense layer sees its input flattened
+            c, h, w = _numel(shapes[i]), 1, 1
+            c_field = 0
+        else:
+            c_field = c
+        n_out = l.n if l.kind in ("conv", "dense") else 0
+        w0 = OPS[l.kind] | (l.k & 0xF) << 4 | (c_field & 0xFF) << 8 | (n_out & 0xFFFF) << 16
+        w1 = (h & 0xFF) | (w & 0xFF) << 8 | ((c if l.kind == "dense" else 0) & 0xFFFF) << 16
+        w2 = act_addr[i] | act_addr[i + 1] << 16
+        wa = w_addr.get(i, (0, 0))[0]
+        w3 = wa | aux.get(i, 0) << 16
+        words += [w0, w1, w2, w3]
+    return Program(net, words, act_addr, aux, w_addr, a, wpos, HEAD_CODES[net.head])
