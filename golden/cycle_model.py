@@ -15,7 +15,7 @@ of `LAT_*` cycles. Lane assignment (why the formulas have these ceilings):
              each dW beat feeds the weight-update unit directly (batch 1) or the gradient
              accumulators (batch > 1): the update is overlapped, not added on top.
   relu / sigmoid / maxpool work on P elements per cycle: ceil(n/P) beats (maxpool: P windows).
-  softmax    N_cls logits: SOFTMAX_CYCLES(N) (the block's own formula, rtl/softmax.v).
+  softmax    N_cls logits: softmax_cycles(N, train) (the block's own formula, rtl/softmax.v).
   mse head   ceil(N/P) beats + LAT_ELEM.
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ LAT_ELEM = 3       # element-wise unit pipeline, per element-wise phase
 LAT_PHASE = 2      # controller: descriptor fetch and phase start
 
 
-def softmax_cycles(n: int) -> int:
-    """Cycles of rtl/softmax.v for n classes: load n, exp n, divide 18 per class, loss and flush 8."""
-    return n + n + 18 * n + 8
+def softmax_cycles(n: int, train: bool = True) -> int:
+    """Cycles of rtl/softmax.v per sample for n classes (its header; checked by tb/softmax test_cycles):
+    training N load + N+3 exp + 1 + 18N divide = 20N + 4; inference (no divide) 2N + 5."""
+    return 20 * n + 4 if train else 2 * n + 5
 
 
 def _elem(n: int, p: int) -> int:
@@ -60,7 +61,7 @@ def phases(net: Net, p: int, train: bool = True):
             out.append((f"L{i}.maxpool.fwd", _elem(so[0] * so[1] * so[2], p)))
     ncls = shapes[-1][0]
     if net.head == "softmax_ce":
-        out.append(("head.softmax", softmax_cycles(ncls)))
+        out.append(("head.softmax", softmax_cycles(ncls, train)))
     else:
         out.append(("head.sigmoid_mse", _elem(ncls, p) + _elem(ncls, p)))
     if not train:

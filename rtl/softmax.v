@@ -5,39 +5,60 @@
 
 // Twin: golden/softmax.py (exps, probs, delta, loss). One sample at a time:
 //
-//   LOAD  accept N logits (1 beat/cycle), store them in a small buffer, track max m and its first index
-//   EXP   per class: d = m - z, table reads EXP_INT[d >> FA], EXP_FRAC[d & (2^FA-1)] (or e = 0 when
-//         d >> FA >= 16), a 17x17 shift-add multiply (17 cycles), e = (P + 2^15) >> 16; the buffer word
-//         is overwritten by e, S += e; d at the label class is kept for the loss
-//   DIV   per class: restoring divider, one quotient bit per cycle, p = floor(e * 2^16 / S) (17 bits);
-//         delta = requantize(p - 2^16*[k == label]) into the output register; the loss is formed from
-//         S (leading-one position b, LN_MANT[(S >> (b-8)) & 255]) and d_label in the first DIV cycle
+//   LOAD  accept N logits (1 beat/cycle), store them in a small buffer, track max m and its first index;
+//         s_label_i and s_infer_i are sampled with the first beat
+//   EXP   pipelined, one class per cycle, 4 stages:
+//           1. buffer read z_k
+//           2. d = m - z_k; table reads EXP_INT[d >> FA], EXP_FRAC[d & (2^FA-1)]; d at the label kept
+//           3. 16x16 unsigned multiply of the table words' low 16 bits (a DSP: SB_MAC16 / MULT18X18D),
+//              registered; in parallel the bypass value: a table word equals 2^16 only at index 0
+//              (EXP_INT[0] = EXP_FRAC[0] = 65536, bit 16 set), and then e = the other word exactly,
+//              since (2^16 * x + 2^15) >> 16 = x; e = 0 when d >> FA >= 16
+//           4. e = bypass or (P + 2^15) >> 16; the buffer word is overwritten by e, S += e
+//         (tests/test_softmax_tables.py checks this decomposition against golden for all 16 x 2^FA
+//         (n, f) and every FA; tb/softmax test_exp_exhaustive checks the RTL's e for every pair)
+//   DPRE  1 cycle, waits for an empty output register: pred, leading-one position of S
+//   DIV   (training) per class: restoring divider, one quotient bit per cycle, p = floor(e*2^16/S)
+//         (17 bits); delta = requantize(p - 2^16*[k == label]) into the output register; the loss is
+//         formed from S (leading-one position b, LN_MANT[(S >> (b-8)) & 255]) and d_label in the
+//         first DIV cycle
+//   INF   (inference) 1 cycle: the loss is formed and a single beat with m_last_o = 1 is loaded
 //
-// Cycle count per sample (no stalls on either stream), N = number of logits:
-//   N (load) + 2 + 18*N + 1 (exp) + 1 + 18*N (divide) = 37*N + 4 cycles from the first logit accepted
-//   to the first logit of the next sample accepted (the block accepts it in the cycle after the last
-//   delta is written to its output register; that delta may still be waiting on m_ready_i).
-// Latency: the first delta is valid 18*N + 22 cycles after the clock edge that accepted the last logit
-//   (output beats then follow every 18 cycles; the last is valid 36*N + 4 cycles after that edge).
-//   Output back-pressure only stalls the divider when the single output register is still full.
+// Cycle count per sample (no stalls on either stream), N = number of logits, from the first logit
+// accepted to the first logit of the next sample accepted:
+//   training  N (load) + N + 3 (exp) + 1 (dpre) + 18*N (divide) = 20*N + 4
+//   inference N (load) + N + 3 (exp) + 1 (dpre) + 1 (inf)       =  2*N + 5
+//   (the block accepts the next sample in the cycle after the last beat is written to its output
+//   register; that beat may still be waiting on m_ready_i).
+// Latency from the clock edge that accepted the last logit to the edge that loads the output register
+// (no back-pressure):
+//   training  first delta N + 22 (beats then follow every 18 cycles; the last at 19*N + 4)
+//   inference the single beat N + 5
+//   Output back-pressure only stalls the divider when the single output register is still full, and
+//   DPRE waits until the previous sample's last beat has left.
 //
 // Interface notes
 //   - s_label_i (the true class y) is sampled with the first beat of a sample; it must be < N.
+//   - s_infer_i is sampled with the first beat: 1 = inference (no divide phase, no deltas, one output
+//     beat with m_last_o = 1 carrying pred_o and loss_o; m_delta_o and m_p_o are don't-care on that
+//     beat: they hold the previous training beat's values, X after reset). The label is still used
+//     for the loss. An inference sample leaves ovf_o unchanged.
 //   - A sample ends with s_last_i, or after NMAX beats (the NMAX-th beat is taken as last).
 //   - m_p_o is p_k (Q0.16) in 17 bits: p_k = 2^16 exactly when every other class has e = 0.
 //   - pred_o (first maximum in class order) and loss_o (Q16.16, -ln p_y up to table error) are
 //     registers, valid with every output beat of the sample (in particular the m_last_o beat); they
-//     change only when the next sample reaches its divide phase, after this sample's last beat left.
-//     loss_o holds the low 32 bits of the golden loss (exact while W + 16 - FA <= 31).
+//     change only in the next sample's DPRE and first DIV/INF cycle, after this sample's last beat
+//     left. loss_o holds the low 32 bits of the golden loss (exact while W + 16 - FA <= 31).
 //   - ovf_o is sticky since reset: some delta was saturated by requantize (DF too large for DW).
 //     It already includes the beat currently on the output.
 //   - ROUND_BWD 3 (stochastic) is not supported here: the requantize rnd_i input is tied to zero.
 //   - Constraints: 1 <= FA <= 16, W <= 32, NMAX >= 2, DW/DF such that requantize fits (see its header).
-//     Tested with N = 2..NMAX.
+//     The tables must have EXP_INT[n], EXP_FRAC[f] < 2^16 except EXP_INT[0] = EXP_FRAC[0] = 2^16 (true
+//     for the golden tables). Tested with N = 1..NMAX.
 //
-// Resources (Yosys, default parameters): iCE40 (synth_ice40 -dsp) 440 SB_LUT4, 147 SB_CARRY, 288 FF,
-//   5 SB_RAM40_4K (EXP_FRAC 2, LN_MANT 1, logit/e buffer 2; EXP_INT becomes logic), no SB_MAC16;
-//   ECP5 321 LUT4, 80 CCU2C, 271 FF, 2 DP16KD, 5 TRELLIS_DPR16X4, no MULT18X18D.
+// Resources (Yosys, default parameters): iCE40 (synth_ice40 -dsp) 439 SB_LUT4, 129 SB_CARRY, 275 FF,
+//   1 SB_MAC16 (the exp multiply), 5 SB_RAM40_4K (EXP_FRAC 2, LN_MANT 1, logit/e buffer 2; EXP_INT
+//   becomes logic); ECP5 287 LUT4, 72 CCU2C, 275 FF, 1 MULT18X18D, 2 DP16KD, 5 TRELLIS_DPR16X4.
 //
 // Tables ($readmemh, 17-bit words for EXP_INT/EXP_FRAC, 16-bit for LN_MANT) come from
 // scripts/export_tables.py; rtl/tables/exp_frac.hex is for FA = 8 only (any other FA needs its own
@@ -65,13 +86,14 @@ module softmax #(
     input  wire signed [W-1:0]       s_logit_i,
     input  wire                      s_last_i,     // last logit of the sample
     input  wire [$clog2(NMAX)-1:0]   s_label_i,    // true class, sampled with the first beat
+    input  wire                      s_infer_i,    // inference mode, sampled with the first beat
 
-    // delta stream out (class order)
+    // delta stream out (class order; inference: one beat)
     output wire                      m_valid_o,
     input  wire                      m_ready_i,
     output wire signed [DW-1:0]      m_delta_o,    // requantize(p_k - 2^16*[k == y]) in (DW, DF)
     output wire [16:0]               m_p_o,        // p_k, Q0.16 (2^16 = 1.0 possible)
-    output wire                      m_last_o,     // last class of the sample
+    output wire                      m_last_o,     // last class of the sample (inference: always 1)
 
     // per-sample results (valid with every output beat of the sample)
     output wire [$clog2(NMAX)-1:0]   pred_o,       // predicted class: first maximum logit
@@ -96,25 +118,29 @@ module softmax #(
     localparam [CW-1:0] K1   = 1;
 
     localparam [2:0] ST_LOAD = 3'd0;   // accepting logits
-    localparam [2:0] ST_EPRE = 3'd1;   // 2 cycles: read z_0, table reads for class 0
-    localparam [2:0] ST_EXP  = 3'd2;   // 18 cycles per class: operand load + 17 multiply steps
-    localparam [2:0] ST_EFIN = 3'd3;   // 1 cycle: e of the last class
-    localparam [2:0] ST_DPRE = 3'd4;   // 1 cycle (waits for an empty output register): read e_0, loss prep
-    localparam [2:0] ST_DIV  = 3'd5;   // 18 cycles per class: operand load + 17 divide steps
+    localparam [2:0] ST_EXP  = 3'd1;   // N + 3 cycles: one class enters the 4-stage exp pipeline per cycle
+    localparam [2:0] ST_DPRE = 3'd2;   // 1 cycle (waits for an empty output register): read e_0, loss prep
+    localparam [2:0] ST_DIV  = 3'd3;   // training, 18 cycles per class: operand load + 17 divide steps
+    localparam [2:0] ST_INF  = 3'd4;   // inference, 1 cycle: loss, the single output beat
 
     // ------------------------------------------------------------------ state
     reg  [2:0]        state_q;
-    reg  [CW-1:0]     k_q;         // class index
+    reg  [CW-1:0]     k_q;         // class index (LOAD: beat, EXP: buffer read, DIV: class divided)
     reg  [CW-1:0]     last_q;      // N - 1
     reg  [4:0]        step_q;      // cycle within a class (0..17)
     reg  signed [W-1:0] m_q;       // running max logit
     reg  [CW-1:0]     arg_q;       // index of the first max
     reg  [CW-1:0]     label_q;
+    reg               infer_q;     // inference mode for the current sample
     reg  [SW-1:0]     s_q;         // S
     reg  [W-1:0]      dy_q;        // d at the label class
-    reg  [16:0]       a_q;         // multiplicand EXP_INT[n]
-    reg  [16:0]       b_q;         // multiplier EXP_FRAC[f], shifted out; receives product low bits
-    reg  [15:0]       acc_q;       // product high bits (a * partial b >> i < a <= 2^16)
+    reg               rd_q;        // EXP: buffer reads still to issue
+    reg               v1_q;        // EXP stage valids (stage 1: z in buf_rd_q; 2: table words; 3: product)
+    reg               v2_q;
+    reg               v3_q;
+    reg  [CW-1:0]     k1_q;        // class index in each stage
+    reg  [CW-1:0]     k2_q;
+    reg  [CW-1:0]     k3_q;
     reg  [SW-1:0]     rem_q;       // divider remainder (< S)
     reg               nb_q;        // next dividend bit to shift in
     reg  [15:0]       quo_q;       // quotient bits so far
@@ -154,16 +180,17 @@ module softmax #(
 
     wire [BW+W-1:0]  z_wide = {{BW{1'b0}}, s_logit_i};
     wire [BW+16:0]   e_wide;
-    wire [16:0]      e_val;                 // e of the class whose product is in {acc_q, b_q}
+    wire [16:0]      e_val;                 // e of the class in exp stage 4 (k3_q)
     wire [16:0]      e_rd = buf_rd_q[16:0];  // e read back in the divide phase
     wire signed [W-1:0] z_rd = buf_rd_q[W-1:0];  // logit read back in the exp phase
     assign e_wide = {{BW{1'b0}}, e_val};
 
     always @* begin
-        // read one class ahead so that its word is ready when the class starts
+        // EXP: issue class k_q; DIV: read one class ahead so that its word is ready when it starts
         case (state_q)
-            ST_EXP, ST_DIV: buf_ra = k_is_last ? k_q : k_inc;
-            default:        buf_ra = K0;
+            ST_EXP:  buf_ra = k_q;
+            ST_DIV:  buf_ra = k_is_last ? k_q : k_inc;
+            default: buf_ra = K0;
         endcase
         buf_we = 1'b0;
         buf_wa = k_q;
@@ -174,10 +201,9 @@ module softmax #(
                 buf_wd = z_wide[BW-1:0];
             end
             ST_EXP: begin
-                buf_we = (step_q == 5'd0) && (k_q != K0);   // e of the previous class
-                buf_wa = k_q - K1;
+                buf_we = v3_q;                  // e of the class in stage 4 (read 3 classes ago)
+                buf_wa = k3_q;
             end
-            ST_EFIN: buf_we = 1'b1;                          // e of the last class
             default: ;
         endcase
     end
@@ -187,7 +213,7 @@ module softmax #(
         buf_rd_q <= buf_mem[buf_ra];
     end
 
-    // ------------------------------------------------------------------ exp: d, table reads
+    // ------------------------------------------------------------------ exp stage 2: d, table reads
     reg  [16:0] exp_int_rom  [0:15];
     reg  [16:0] exp_frac_rom [0:NFRAC-1];
     reg  [15:0] ln_mant_rom  [0:255];
@@ -213,11 +239,24 @@ module softmax #(
         big_q   <= big;
     end
 
-    // ------------------------------------------------------------------ shift-add multiplier, rounding
-    wire [16:0] mul_sum = {1'b0, acc_q} + (b_q[0] ? a_q : 17'd0);
-    // P = {acc_q, b_q} (33 bits, <= 2^32); e = (P + 2^15) >> 16 = P[32:16] + P[15] <= 2^16
-    wire [17:0] e_full = {1'b0, acc_q, b_q[16]} + {17'd0, b_q[15]};
-    assign e_val = e_full[16:0];
+    // ------------------------------------------------------------------ exp stage 3: multiply, bypass
+    // e = (a * b + 2^15) >> 16 with a, b <= 2^16; a word >= 2^16 is exactly 2^16 (index 0), and then
+    // e is the other word (e = 2^16 when both are). Otherwise both fit 16 bits: one DSP multiply.
+    reg  [31:0] prod_q;        // a[15:0] * b[15:0]
+    reg  [16:0] byp_q;         // e when byp_en_q
+    reg         byp_en_q;
+    always @(posedge clk) begin
+        prod_q   <= eint_q[15:0] * efrac_q[15:0];
+        byp_en_q <= big_q | eint_q[16] | efrac_q[16];
+        if (big_q)           byp_q <= 17'd0;
+        else if (eint_q[16]) byp_q <= efrac_q;
+        else                 byp_q <= eint_q;
+    end
+
+    // ------------------------------------------------------------------ exp stage 4: rounding
+    // (P + 2^15) >> 16 = P[31:16] + P[15] < 2^16 (P < 2^32 - 2^17)
+    wire [16:0] prod_rnd = {1'b0, prod_q[31:16]} + {16'd0, prod_q[15]};
+    assign e_val = byp_en_q ? byp_q : prod_rnd;
 
     // ------------------------------------------------------------------ restoring divider
     wire [SW:0]   div_r2   = {rem_q, nb_q};
@@ -275,13 +314,26 @@ module softmax #(
 
     // ------------------------------------------------------------------ control
     always @(posedge clk) begin
+        // exp pipeline bookkeeping (data registers: no reset needed)
+        k1_q <= k_q;
+        k2_q <= k1_q;
+        k3_q <= k2_q;
+        if (v1_q && k1_q == label_q) dy_q <= d_w;
+        if (v3_q) s_q <= s_q + {{(SW-17){1'b0}}, e_val};
         if (rst) begin
             state_q     <= ST_LOAD;
             k_q         <= K0;
             step_q      <= 5'd0;
+            rd_q        <= 1'b0;
+            v1_q        <= 1'b0;
+            v2_q        <= 1'b0;
+            v3_q        <= 1'b0;
             out_valid_q <= 1'b0;
             ovf_q       <= 1'b0;
         end else begin
+            v1_q <= rd_q;
+            v2_q <= v1_q;
+            v3_q <= v2_q;
             if (m_fire) out_valid_q <= 1'b0;
             case (state_q)
                 ST_LOAD: if (s_fire) begin
@@ -289,6 +341,7 @@ module softmax #(
                         m_q     <= s_logit_i;
                         arg_q   <= K0;
                         label_q <= s_label_i;
+                        infer_q <= s_infer_i;
                     end else if (s_logit_i > m_q) begin
                         m_q   <= s_logit_i;
                         arg_q <= k_q;
@@ -296,51 +349,37 @@ module softmax #(
                     if (s_last_i || k_q == KMAX) begin
                         last_q  <= k_q;
                         k_q     <= K0;
-                        step_q  <= 5'd0;
-                        state_q <= ST_EPRE;
+                        rd_q    <= 1'b1;
+                        s_q     <= {SW{1'b0}};
+                        state_q <= ST_EXP;
                     end else begin
                         k_q <= k_inc;
                     end
                 end
-                ST_EPRE: begin
-                    s_q    <= {SW{1'b0}};
-                    step_q <= step_q + 5'd1;
-                    if (step_q == 5'd1) begin
-                        step_q  <= 5'd0;
-                        state_q <= ST_EXP;
-                    end
-                end
                 ST_EXP: begin
-                    if (step_q == 5'd0) begin
-                        if (k_q != K0) s_q <= s_q + {{(SW-17){1'b0}}, e_val};
-                        a_q    <= eint_q;
-                        b_q    <= big_q ? 17'd0 : efrac_q;
-                        acc_q  <= 16'd0;
-                        if (k_q == label_q) dy_q <= d_w;
-                        step_q <= 5'd1;
-                    end else begin
-                        acc_q <= mul_sum[16:1];
-                        b_q   <= {mul_sum[0], b_q[16:1]};
-                        if (step_q == 5'd17) begin
-                            step_q <= 5'd0;
-                            if (k_is_last) state_q <= ST_EFIN;
-                            else           k_q <= k_inc;
+                    if (rd_q) begin
+                        if (k_is_last) begin
+                            rd_q <= 1'b0;
+                            k_q  <= K0;
                         end else begin
-                            step_q <= step_q + 5'd1;
+                            k_q <= k_inc;
                         end
                     end
-                end
-                ST_EFIN: begin
-                    s_q     <= s_q + {{(SW-17){1'b0}}, e_val};
-                    k_q     <= K0;
-                    state_q <= ST_DPRE;
+                    if (v3_q && k3_q == last_q) state_q <= ST_DPRE;   // S is final at this edge
                 end
                 ST_DPRE: if (!out_valid_q) begin
                     // the previous sample's last beat has left: pred/loss may change
                     pred_q  <= arg_q;
                     bsel_q  <= bsel_d;
                     step_q  <= 5'd0;
-                    state_q <= ST_DIV;
+                    state_q <= infer_q ? ST_INF : ST_DIV;
+                end
+                ST_INF: begin
+                    // the output register is empty (DPRE waited, nothing loaded since)
+                    loss_q      <= loss_d;
+                    out_valid_q <= 1'b1;
+                    out_last_q  <= 1'b1;
+                    state_q     <= ST_LOAD;
                 end
                 ST_DIV: begin
                     if (step_q == 5'd0) begin
@@ -374,8 +413,8 @@ module softmax #(
     end
 
     // bits that are structurally zero or not needed for this parameter set
-    wire unused_bits = ^{z_wide[BW+W-1:BW], e_wide[BW+16:BW], e_full[17], d_full[W], buf_rd_q,
-                         dy_wide[W+31:32], div_diff[SW]};
+    wire unused_bits = ^{z_wide[BW+W-1:BW], e_wide[BW+16:BW], prod_q[14:0], d_full[W],
+                         buf_rd_q, dy_wide[W+31:32], div_diff[SW]};
 
 endmodule
 

@@ -116,3 +116,31 @@ def test_hex_files_match_fresh_export(name):
     vals, width = et.tables(Formats().act.frac)[name]
     assert (TABLES / name).read_text() == et.render(vals, width), \
         f"rtl/tables/{name} is stale: run `make tables`"
+
+
+# ---------------------------------------------------------------------------- RTL exp decomposition
+def _rtl_exp(ei: np.ndarray, ef: np.ndarray) -> np.ndarray:
+    """rtl/softmax.v exp stages 3-4: a 16x16 multiply of the words' low 16 bits, rounded, unless a
+    word has bit 16 set (it is then exactly 2^16) and e is the other word."""
+    prod = (ei & 0xFFFF) * (ef & 0xFFFF)
+    rnd = (prod >> 16) + ((prod >> 15) & 1)
+    return np.where(ei >> 16 != 0, ef, np.where(ef >> 16 != 0, ei, rnd))
+
+
+@pytest.mark.parametrize("fa", list(range(1, 17)))
+def test_rtl_exp_decomposition_exhaustive(fa):
+    """For every FA and every (n, f) in 16 x 2^FA: the RTL's e equals golden.softmax.exps exactly.
+    The bypass relies on: a table word >= 2^16 only at index 0, where it is exactly 2^16."""
+    ei, ef = gsm.exp_int_table(), gsm.exp_frac_table(fa)
+    assert ei[0] == ef[0] == 1 << 16
+    assert np.all(ei[1:] < 1 << 16) and np.all(ef[1:] < 1 << 16)
+    act = Fmt(16 if fa < 12 else 24, fa)
+    n, f = np.meshgrid(np.arange(gsm.EXP_INT_N), np.arange(1 << fa), indexing="ij")
+    n, f = n.ravel(), f.ravel()
+    got = _rtl_exp(ei[n], ef[f])
+    # golden: one logit at the maximum (d = 0, the first entry) and the others d = n * 2^fa + f below
+    d = (n << fa) + f
+    want = gsm.exps(np.concatenate([[0], -d]), act)[1:]
+    assert got.shape == want.shape == (16 << fa,)
+    assert np.array_equal(got, want)
+    assert got.max() == 1 << 16 and got.min() >= 0

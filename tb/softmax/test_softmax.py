@@ -1,11 +1,16 @@
 """cocotb testbench of rtl/softmax.v against golden/softmax.py (exps, probs, delta, loss).
 
-Vector counts: one sample of N logits costs about 37*N cycles, so the random tests count *output
-elements* (deltas): tbkit.num_samples(10000) deltas (about 1,100 samples at N in {10, 2, NMAX}) for the
-stall-free run, and a fifth of that for each handshake-pattern run.
+Vector counts: one training sample of N logits costs 20*N + 4 cycles, an inference sample 2*N + 5, so
+the random tests count *logits*: tbkit.num_samples(10000) logits (about 1,100 samples at N in {10, 2,
+NMAX}, a quarter of them in inference mode) for the stall-free run, and a fifth of that for each
+handshake-pattern run.
 
-Every output beat is checked as (delta, p, last, pred, loss, sticky ovf) against the golden model, and
-independently p is checked to be the exact floor of e * 2^16 / S (p*S <= e*2^16 < (p+1)*S).
+Every training output beat is checked as (delta, p, last, pred, loss, sticky ovf) against the golden
+model, and independently p is checked to be the exact floor of e * 2^16 / S (p*S <= e*2^16 < (p+1)*S).
+An inference sample gives one beat, checked as (last = 1, pred, loss, sticky ovf unchanged); its
+m_delta_o / m_p_o are don't-care and not read. test_exp_exhaustive watches the exp pipeline's last stage
+(white box: v3_q, k3_q, e_val) and checks e for every (EXP_INT, EXP_FRAC) address pair against
+golden.softmax.exps.
 """
 from __future__ import annotations
 
@@ -27,14 +32,14 @@ ROUND_NAMES = {0: "truncate", 1: "half_up", 2: "half_even"}
 CLK_NS = 10
 
 
-def cycles_per_sample(n: int) -> int:
+def cycles_per_sample(n: int, infer: bool = False) -> int:
     """Cycle model of rtl/softmax.v: first logit of one sample to the first logit of the next."""
-    return 37 * n + 4
+    return 2 * n + 5 if infer else 20 * n + 4
 
 
-def first_delta_latency(n: int) -> int:
-    """Clock edges from the edge accepting the last logit to the edge loading the first delta."""
-    return 18 * n + 22
+def first_delta_latency(n: int, infer: bool = False) -> int:
+    """Clock edges from the edge accepting the last logit to the edge loading the first output beat."""
+    return n + 5 if infer else n + 22
 
 
 # ============================================================================ pytest side
@@ -130,8 +135,8 @@ class TB:
         self.exact_errors = 0
         self.flag_count = 0          # expected saturated deltas (coverage of ovf_o)
         self.ovf_model = False
-        self.in_q = deque()          # (logit, last, label, first)
-        self.exp_q = deque()         # (e, S) for the exact-division check, in step with sb.queue
+        self.in_q = deque()          # (logit, last, label, first, infer)
+        self.exp_q = deque()         # (infer, e, S) per expected beat, in step with sb.queue
         self.in_pause = tbkit.pauses(in_pause, r)
         self.out_pause = tbkit.pauses(out_pause, r)
         self.flush = False
@@ -144,6 +149,7 @@ class TB:
         dut.s_logit_i.value = 0
         dut.s_last_i.value = 0
         dut.s_label_i.value = 0
+        dut.s_infer_i.value = 0
         dut.m_ready_i.value = 0
         dut.rst.value = 1
         cocotb.start_soon(Clock(dut.clk, CLK_NS, unit="ns").start())
@@ -172,15 +178,22 @@ class TB:
         self.ovf_model = False
         self.flush = False
 
-    def send(self, z, label):
+    def send(self, z, label, infer=False):
         z = [int(v) for v in z]
         for k, v in enumerate(z):
-            self.in_q.append((v, int(k == len(z) - 1), label, k == 0))
-        for b in self.model.sample(z, label):
-            self.flag_count += int(b["flag"])
-            self.ovf_model = self.ovf_model or b["flag"]
-            self.sb.expect((b["delta"], b["p"], b["last"], b["pred"], b["loss"], int(self.ovf_model)))
-            self.exp_q.append((b["e"], b["s"]))
+            self.in_q.append((v, int(k == len(z) - 1), label, k == 0, int(infer)))
+        beats = self.model.sample(z, label)
+        if infer:                    # one beat: pred and loss; no deltas, ovf unchanged
+            b = beats[-1]
+            self.sb.expect((None, None, 1, b["pred"], b["loss"], int(self.ovf_model)))
+            self.exp_q.append((True, None, None))
+        else:
+            for b in beats:
+                self.flag_count += int(b["flag"])
+                self.ovf_model = self.ovf_model or b["flag"]
+                self.sb.expect((b["delta"], b["p"], b["last"], b["pred"], b["loss"],
+                                int(self.ovf_model)))
+                self.exp_q.append((False, b["e"], b["s"]))
         self.have_data.set()
 
     async def _driver(self):
@@ -214,6 +227,7 @@ class TB:
             dut.s_logit_i.value = cur[0]
             dut.s_last_i.value = cur[1]
             dut.s_label_i.value = cur[2] if cur[3] else self.r.randrange(self.nmax)
+            dut.s_infer_i.value = cur[4] if cur[3] else self.r.randrange(2)   # only the first counts
             dut.s_valid_i.value = 1
             if int(dut.s_ready_o.value):
                 self.in_accepts.append((self.cycle(), cur[3], cur[1]))
@@ -234,12 +248,16 @@ class TB:
             dut.m_ready_i.value = int(ready)
             if not ready:
                 continue
-            got = (dut.m_delta_o.value.to_signed(), int(dut.m_p_o.value), int(dut.m_last_o.value),
-                   int(dut.pred_o.value), int(dut.loss_o.value), int(dut.ovf_o.value))
+            infer, e, s = self.exp_q.popleft() if self.exp_q else (False, None, None)
+            if infer:                # m_delta_o / m_p_o are don't-care on an inference beat
+                got = (None, None)
+            else:
+                got = (dut.m_delta_o.value.to_signed(), int(dut.m_p_o.value))
+            got += (int(dut.m_last_o.value), int(dut.pred_o.value), int(dut.loss_o.value),
+                    int(dut.ovf_o.value))
             self.out_loads.append(self.cycle())
             self.out_count += 1
-            if self.exp_q:
-                e, s = self.exp_q.popleft()
+            if e is not None:
                 p = got[1]
                 if not (p * s <= (e << 16) < (p + 1) * s):
                     self.exact_errors += 1
@@ -303,13 +321,13 @@ async def run_random(dut, count, in_pause="none", out_pause="none"):
     while sent < count:
         n = random_ns(r, tb.nmax)
         label = r.choice([0, n - 1, r.randrange(n)])
-        tb.send(random_vector(r, n, tb.act), label)
+        tb.send(random_vector(r, n, tb.act), label, infer=r.random() < 0.25)
         sent += n
         if len(tb.in_q) > 4 * tb.nmax:       # keep the model ahead of the DUT, but not far
             while len(tb.in_q) > tb.nmax:
                 await ClockCycles(dut.clk, 32)
     await tb.drain()
-    dut._log.info("random %s/%s: %d deltas checked, %d of them saturated", in_pause, out_pause,
+    dut._log.info("random %s/%s: %d beats checked, %d deltas saturated", in_pause, out_pause,
                   tb.sb.checked, tb.flag_count)
     return tb
 
@@ -318,7 +336,7 @@ def boundary_vectors(act, nmax):
     """(z, label) pairs: ties, d >= 16, +-max, first/last label, exact divisions, table-address sweeps."""
     lo, hi, one = act.min_code, act.max_code, 1 << act.frac
     ns = sorted({2, min(10, nmax), nmax})
-    out = []
+    out = [([v], 0) for v in (0, hi, lo, 1, -1)]          # N = 1: p = 1, delta 0, loss 0
     for n in ns:
         for v in (0, hi, lo, 1, -1):
             for lab in (0, n - 1):
@@ -397,50 +415,105 @@ if cocotb is not None:
 
     @cocotb.test()
     async def test_boundaries(dut):
-        """Ties, e = 0 (d >= 16), +-max, label first/last, exact divisions, every table address."""
+        """Ties, e = 0 (d >= 16), +-max, label first/last, exact divisions, every table address, N = 1;
+        each vector in training and in inference mode."""
         r = tbkit.rng(dut._log)
         tb = TB(dut, r, "none", "1in4")
         await tb.reset()
         vecs = boundary_vectors(tb.act, tb.nmax)
         for z, lab in vecs:
             tb.send(z, lab)
+            tb.send(z, lab, infer=True)
             if len(tb.in_q) > 4 * tb.nmax:
                 while len(tb.in_q) > tb.nmax:
                     await ClockCycles(dut.clk, 32)
         await tb.drain()
-        dut._log.info("boundaries: %d vectors, %d deltas, %d saturated", len(vecs), tb.sb.checked,
-                      tb.flag_count)
+        dut._log.info("boundaries: %d vectors x 2 modes, %d beats, %d saturated", len(vecs),
+                      tb.sb.checked, tb.flag_count)
+        assert tb.finish() == 0
+
+    @cocotb.test()
+    async def test_exp_exhaustive(dut):
+        """Every (n, f) = (EXP_INT, EXP_FRAC) address pair, d = n*2^FA + f: the e written by the exp
+        pipeline (white box: v3_q, k3_q, e_val) equals golden.softmax.exps; pred and loss through the
+        scoreboard (inference mode, so the run is short; the pipeline is shared by both modes)."""
+        r = tbkit.rng(dut._log)
+        tb = TB(dut, r)
+        await tb.reset()
+        act, nmax = tb.act, tb.nmax
+        one = 1 << act.frac
+        ds = [n * one + f for n in range(gsm.EXP_INT_N) for f in range(one)]
+        assert max(ds) <= act.max_code - act.min_code
+        exp_e = deque()              # (class index, e, d) in pipeline order
+        per = nmax - 1
+        for i in range(0, len(ds), per):
+            z = [act.max_code] + [act.max_code - d for d in ds[i:i + per]]
+            r.shuffle(z)             # the max anywhere
+            e = gsm.exps(np.array(z), act)
+            exp_e.extend((k, int(e[k]), act.max_code - z[k]) for k in range(len(z)))
+            tb.send(z, r.randrange(len(z)), infer=True)
+        seen = set()
+        errors = 0
+        checked = 0
+        limit = 40 * len(exp_e) + 1000
+        while exp_e and limit > 0:
+            limit -= 1
+            await FallingEdge(dut.clk)
+            if int(dut.v3_q.value):
+                k, e, d = exp_e.popleft()
+                got_k, got_e = int(dut.k3_q.value), int(dut.e_val.value)
+                checked += 1
+                seen.add((d >> act.frac, d & (one - 1)))
+                if (got_k, got_e) != (k, e):
+                    errors += 1
+                    if errors <= 10:
+                        dut._log.error("exp stage: class %d e=%d, expected class %d e=%d", got_k,
+                                       got_e, k, e)
+        errors += len(exp_e)         # classes that never came through the pipeline
+        await tb.drain()
+        assert len(seen) == gsm.EXP_INT_N * one
+        dut._log.info("exp exhaustive: %d e values checked (%d address pairs), %d errors", checked,
+                      len(seen), errors)
+        tbkit.record("softmax_exp", checked, errors)
+        assert errors == 0
         assert tb.finish() == 0
 
     @cocotb.test()
     async def test_cycles(dut):
-        """Measured cycle count equals the documented model 37*N + 4, latency 18*N + 22."""
+        """Measured cycles per sample equal the documented models, training 20*N + 4 and inference
+        2*N + 5, and the latency to the first output beat N + 22 / N + 5, for several N and modes
+        (every mode transition occurs)."""
         r = tbkit.rng(dut._log)
         tb = TB(dut, r)
         await tb.reset()
         nmax = tb.nmax
-        ns = [2, min(10, nmax), nmax, 3, nmax, 2]
-        for n in ns:
-            tb.send([r.randint(tb.act.min_code, tb.act.max_code) for _ in range(n)], r.randrange(n))
+        base = [1, 2, 3, min(10, nmax), nmax - 1, nmax]
+        runs = [(n, False) for n in base] + [(n, True) for n in base]
+        runs += [(2, True), (nmax, False), (3, True), (3, True), (nmax, True), (1, False), (2, True),
+                 (nmax, False), (5 % nmax + 1, False)]
+        for n, infer in runs:
+            tb.send([r.randint(tb.act.min_code, tb.act.max_code) for _ in range(n)], r.randrange(n),
+                    infer=infer)
         await tb.drain()
         firsts = [c for c, first, _ in tb.in_accepts if first]
         lasts = [c for c, _, last in tb.in_accepts if last]
+        assert len(firsts) == len(runs) and len(lasts) == len(runs)
         bad = 0
-        for i, n in enumerate(ns[:-1]):
-            if firsts[i + 1] - firsts[i] != cycles_per_sample(n):
+        for i, (n, infer) in enumerate(runs[:-1]):
+            if firsts[i + 1] - firsts[i] != cycles_per_sample(n, infer):
                 bad += 1
-                dut._log.error("N=%d: %d cycles per sample, model says %d", n,
-                               firsts[i + 1] - firsts[i], cycles_per_sample(n))
+                dut._log.error("N=%d infer=%d: %d cycles per sample, model says %d", n, infer,
+                               firsts[i + 1] - firsts[i], cycles_per_sample(n, infer))
         beat = 0
-        for i, n in enumerate(ns):
+        for i, (n, infer) in enumerate(runs):
             # the monitor sees a beat at the edge after the one that loaded it (m_ready held high)
             lat = tb.out_loads[beat] - 1 - lasts[i]
-            if lat != first_delta_latency(n):
+            if lat != first_delta_latency(n, infer):
                 bad += 1
-                dut._log.error("N=%d: first delta after %d edges, model says %d", n, lat,
-                               first_delta_latency(n))
-            beat += n
-        dut._log.info("cycle model checked for N in %s", ns)
+                dut._log.error("N=%d infer=%d: first beat after %d edges, model says %d", n, infer,
+                               lat, first_delta_latency(n, infer))
+            beat += 1 if infer else n
+        dut._log.info("cycle model checked for (N, infer) in %s", runs)
         assert bad == 0
         assert tb.finish() == 0
 
@@ -453,12 +526,12 @@ if cocotb is not None:
         for it in range(12):
             for _ in range(r.randint(1, 3)):
                 n = random_ns(r, tb.nmax)
-                tb.send(random_vector(r, n, tb.act), r.randrange(n))
+                tb.send(random_vector(r, n, tb.act), r.randrange(n), infer=r.random() < 0.3)
             await ClockCycles(dut.clk, r.randint(1, 60 * tb.nmax))
             await tb.reset(r.randint(1, 3))
             await ClockCycles(dut.clk, 50)        # nothing stale may come out (sb has no expectations)
             n = random_ns(r, tb.nmax)
-            tb.send(random_vector(r, n, tb.act), r.randrange(n))
+            tb.send(random_vector(r, n, tb.act), r.randrange(n), infer=bool(it % 2))
             await tb.drain()
         dut._log.info("reset in flight: %d deltas checked after resets", tb.sb.checked)
         assert tb.finish() == 0
