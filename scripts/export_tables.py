@@ -2,7 +2,7 @@
 """Export every lookup table of the numeric contract as hex for $readmemh.
 
 The contents come from golden/ (the same code the golden model uses), so RTL and model cannot drift;
-tests/test_tables.py checks that the committed files equal a fresh export.
+tests/test_sigmoid_table.py and tests/test_softmax_tables.py check that the committed files equal a fresh export.
 
     sigmoid.hex     256 x 32 bits  {D[i], T[i]}             (golden/sigmoid.py)
     exp_int.hex      16 x 17 bits  EXP_INT[n]               (golden/softmax.py)
