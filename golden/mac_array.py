@@ -26,3 +26,25 @@ def lanes(a_seq, b_seq, acc_width: int = 48):
     a = np.asarray(a_seq, dtype=np.int64)
     b = np.asarray(b_seq, dtype=np.int64)
     return check_fits((a * b).sum(axis=0), acc_width, "lane accumulator")
+
+
+def stream(beats, p: int, acc_width: int = 48):
+    """Beat-level twin of the rtl/mac_array.v stream: framed beats in, emitted accumulators out.
+
+    beats: iterable of (a, b, first, last); a and b are length-p sequences of signed codes, first and
+    last are bools. Per lane: acc <- (first ? 0 : acc) + a * b; a beat with `last` emits the p
+    accumulators (after adding its own products). The accumulators are zero after reset, so a stream
+    whose first beat lacks `first` starts from 0. Returns the list of emitted (p,) int64 arrays in
+    order. Raises OverflowError if any running sum leaves `acc_width` bits (the RTL would wrap).
+    """
+    acc = np.zeros(p, dtype=np.int64)
+    out = []
+    for a, b, first, last in beats:
+        a = np.asarray(a, dtype=np.int64).reshape(p)
+        b = np.asarray(b, dtype=np.int64).reshape(p)
+        if first:
+            acc = np.zeros(p, dtype=np.int64)
+        acc = check_fits(acc + a * b, acc_width, "lane accumulator")
+        if last:
+            out.append(acc.copy())
+    return out
