@@ -31,7 +31,7 @@ def _export_tables():
 
 
 def _report(record_property, name, value):
-    record_property(name, value)
+    record_property(name, float(value))  # plain float: xdist cannot ship numpy scalars
     print(f"{name} = {value:.6g}")
 
 
