@@ -1,7 +1,8 @@
 """Shared testbench kit: the simulator runner, seeds, vector counts, scoreboard and handshake patterns.
 
 Used by every tb/<module>/test_<module>.py. The pytest side calls `run_sim`; the cocotb side uses
-`Scoreboard`, `rng`, `num_samples` and `pauses`.
+`Scoreboard`, `rng`, `num_samples` and `pauses`, and streaming blocks with one valid/ready beat in and
+one beat out build their `TB` on `StreamTB` (reset, driver, monitor, drain, run) with `PAUSES`.
 """
 from __future__ import annotations
 
@@ -106,6 +107,21 @@ def pauses(kind: str, r: random.Random):
 PAUSE_KINDS = ["none", "1in4", "random"]
 
 
+def pause_params(kinds=PAUSE_KINDS):
+    """`cocotb.Param`s of pause kinds for `@cocotb.parametrize`, named so the test names read well
+    ("1in4" -> "one_in_4")."""
+    import cocotb
+
+    return [cocotb.Param(k, name={"1in4": "one_in_4"}.get(k, k)) for k in kinds]
+
+
+def __getattr__(name):
+    # PAUSES is built on first use, so importing tbkit on the pytest side does not need cocotb
+    if name == "PAUSES":
+        return pause_params()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class Scoreboard:
     """In-order checker. `expect()` queues golden values, `check()` compares one DUT output.
 
@@ -176,6 +192,170 @@ def record(scoreboard: str, checked: int, errors: int):
            "errors": errors, "seed": regression_seed(), "date": time.strftime("%Y-%m-%d")}
     with open(path, "a") as f:
         f.write(json.dumps(rec) + "\n")
+
+
+# ----------------------------------------------------------------------------- valid/ready stream TB
+class StreamTB:
+    """Skeleton of a testbench for a block with one valid/ready input stream and one output stream.
+
+    Ports: clk, rst (synchronous, active high), s_valid_i/s_ready_o, m_valid_o/m_ready_i. A subclass
+    calls `super().__init__(dut, name, inputs)` and supplies the block-specific parts:
+
+      apply(beat)  write the data ports of one beat; return the value to expect once it is accepted
+      read()       the output beat on the data ports as plain ints (for the scoreboard)
+      idle()       optional: what to put on the data ports in a cycle the driver pauses
+
+    Timing: every input is written at the falling edge and the handshake is sampled in the ReadOnly
+    phase that follows, so what is seen there is what the next rising edge acts on. (Writing right
+    after the rising edge with COCOTB_TRUST_INERTIAL_WRITES=1 races the DUT's registers under Icarus.)
+    """
+
+    def __init__(self, dut, name: str, inputs=(), clock_ns: int = 10):
+        """inputs: the data input signals, held at 0 until driven."""
+        import cocotb
+        from cocotb.clock import Clock
+
+        self.dut = dut
+        self.log = dut._log
+        self.sb = Scoreboard(name, self.log)
+        self.r = rng(self.log)
+        dut.rst.value = 1              # held until reset() releases it
+        dut.s_valid_i.value = 0
+        dut.m_ready_i.value = 0
+        for sig in inputs:
+            sig.value = 0
+        cocotb.start_soon(Clock(dut.clk, clock_ns, unit="ns").start())
+
+    # signed code range of self.w bits (for subclasses that set self.w)
+    @property
+    def lo(self):
+        return -(1 << (self.w - 1))
+
+    @property
+    def hi(self):
+        return (1 << (self.w - 1)) - 1
+
+    # -------------------------------------------------------------- hooks
+    def apply(self, beat):
+        raise NotImplementedError
+
+    def read(self):
+        raise NotImplementedError
+
+    def idle(self):
+        pass
+
+    def observe(self, got):
+        """Called with every output beat taken; checks it in order."""
+        self.sb.check(got)
+
+    # -------------------------------------------------------------- reset, driver, monitor
+    async def reset(self, cycles: int = 2):
+        from cocotb.triggers import FallingEdge
+
+        await FallingEdge(self.dut.clk)
+        self.dut.rst.value = 1
+        self.dut.s_valid_i.value = 0
+        for _ in range(cycles):
+            await FallingEdge(self.dut.clk)
+        self.dut.rst.value = 0
+        self.sb.queue.clear()          # whatever was in flight is gone
+
+    async def drive(self, beats, kind: str = "none"):
+        """Send beats with idle insertion `kind`; a beat's expectation is queued when it is accepted."""
+        from cocotb.triggers import FallingEdge, ReadOnly
+
+        dut = self.dut
+        pause = pauses(kind, self.r)
+        for beat in beats:
+            await FallingEdge(dut.clk)
+            while next(pause):
+                dut.s_valid_i.value = 0
+                self.idle()
+                await FallingEdge(dut.clk)
+            exp = self.apply(beat)
+            dut.s_valid_i.value = 1
+            await ReadOnly()
+            while not int(dut.s_ready_o.value):
+                await FallingEdge(dut.clk)
+                await ReadOnly()
+            self.sb.expect(exp)
+        await FallingEdge(dut.clk)
+        dut.s_valid_i.value = 0
+
+    async def monitor(self, kind: str = "none"):
+        """Back-pressure `kind` on m_ready_i; every beat taken (valid && ready) goes to `observe`."""
+        from cocotb.triggers import FallingEdge, ReadOnly
+
+        dut = self.dut
+        pause = pauses(kind, self.r)
+        while True:
+            await FallingEdge(dut.clk)
+            dut.m_ready_i.value = 0 if next(pause) else 1
+            await ReadOnly()
+            if int(dut.rst.value):
+                continue
+            if int(dut.m_valid_o.value) and int(dut.m_ready_i.value):
+                self.observe(self.read())
+
+    async def drain(self, limit: int = 200):
+        """Wait until every expected beat came out (or `limit` cycles), then 5 more cycles: anything
+        extra shows up as unexpected."""
+        from cocotb.triggers import ClockCycles, RisingEdge
+
+        for _ in range(limit):
+            if not self.sb.queue:
+                break
+            await RisingEdge(self.dut.clk)
+        await ClockCycles(self.dut.clk, 5)
+
+    # -------------------------------------------------------------- whole runs
+    async def start(self, m_kind: str = "none"):
+        """Start the monitor with back-pressure `m_kind`, then reset."""
+        import cocotb
+
+        cocotb.start_soon(self.monitor(m_kind))
+        await self.reset()
+
+    async def run(self, beats, s_kind: str = "none", m_kind: str = "none"):
+        """start, drive, drain; the scoreboard must end clean."""
+        await self.start(m_kind)
+        await self.drive(beats, s_kind)
+        await self.drain()
+        assert self.sb.finish() == 0
+
+    async def reset_in_flight(self, burst, tail, rounds: int = 3):
+        """Reset with beats in flight and back-pressure, `rounds` times: a driver sending `burst()`
+        with random idles is cut after 5-30 cycles and the block reset for 1-3 cycles, after which
+        m_valid_o must be low; then `tail()` is sent and must come out exactly (nothing stale)."""
+        import cocotb
+        from cocotb.triggers import ClockCycles
+
+        await self.start("random")
+        for _ in range(rounds):
+            task = cocotb.start_soon(self.drive(burst(), "random"))
+            await ClockCycles(self.dut.clk, self.r.randint(5, 30))
+            task.cancel()
+            await self.reset(self.r.randint(1, 3))
+            assert int(self.dut.m_valid_o.value) == 0
+        await self.drive(tail(), "1in4")
+        await self.drain()
+        assert self.sb.finish() == 0
+
+
+def pack(vals, width: int) -> int:
+    """Lane values (signed or unsigned ints) into one word, lane 0 in the low bits."""
+    return sum(to_unsigned(int(v), width) << (i * width) for i, v in enumerate(vals))
+
+
+def unpack(raw: int, width: int, n: int) -> tuple:
+    """One word into n signed lane values, lane 0 from the low bits."""
+    return tuple(to_signed(raw >> (i * width), width) for i in range(n))
+
+
+def chunk(vals, n: int) -> list:
+    """vals cut into consecutive slices of n (the last may be shorter)."""
+    return [vals[i:i + n] for i in range(0, len(vals), n)]
 
 
 def to_signed(v: int, width: int) -> int:

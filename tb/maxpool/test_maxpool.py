@@ -11,8 +11,6 @@ import types
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 import tbkit
 from golden import maxpool as golden_mp
@@ -24,43 +22,15 @@ def unwindows(win):
     return win.reshape(c, ho, wo, 2, 2).transpose(0, 1, 3, 2, 4).reshape(c, 2 * ho, 2 * wo)
 
 
-class TB:
-    """Clock, reset, beat driver, output monitor and a scoreboard fed by the golden model."""
+class TB(tbkit.StreamTB):
+    """tbkit.StreamTB with maxpool's ports: a beat is (mode, x windows, deltas, idxs, expected)."""
 
     def __init__(self, dut, model=golden_mp):
-        self.dut = dut
+        super().__init__(dut, "maxpool", [dut.s_mode_i, dut.s_x_i, dut.s_delta_i, dut.s_idx_i])
         self.lanes = len(dut.m_idx_o) // 2
         self.w = len(dut.s_delta_i) // self.lanes
         self.model = model
-        self.log = dut._log
-        self.sb = tbkit.Scoreboard("maxpool", self.log)
-        self.r = tbkit.rng(self.log)
         self.log.info("LANES=%d W=%d", self.lanes, self.w)
-        dut.rst.value = 1              # held until reset() releases it
-        dut.s_valid_i.value = 0
-        dut.m_ready_i.value = 0
-        dut.s_mode_i.value = 0
-        dut.s_x_i.value = 0
-        dut.s_delta_i.value = 0
-        dut.s_idx_i.value = 0
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-
-    @property
-    def lo(self):
-        return -(1 << (self.w - 1))
-
-    @property
-    def hi(self):
-        return (1 << (self.w - 1)) - 1
-
-    async def reset(self, cycles=2):
-        await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        self.dut.s_valid_i.value = 0
-        for _ in range(cycles):
-            await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        self.sb.queue.clear()          # whatever was in flight is gone
 
     # -------------------------------------------------------------- golden side -> beats
     # A beat is (mode, x windows, deltas, idxs, expected); expected is what the monitor reads:
@@ -87,21 +57,22 @@ class TB:
                  (1, tuple(int(v) for v in i[s]), tuple(int(v) for v in grad[s].reshape(-1))))
                 for s in self._chunks(len(d))]
 
+    def apply(self, beat):
+        mode, x, d, i, exp = beat
+        self.dut.s_mode_i.value = mode
+        self.dut.s_x_i.value = tbkit.pack([v for win in x for v in win], self.w)
+        self.dut.s_delta_i.value = tbkit.pack(d, self.w)
+        self.dut.s_idx_i.value = sum(int(v) << (2 * k) for k, v in enumerate(i))
+        return exp
+
     def read(self):
         dut = self.dut
         mode = int(dut.m_mode_o.value)
         raw_i = int(dut.m_idx_o.value)
         idx = tuple((raw_i >> (2 * l)) & 3 for l in range(self.lanes))
         if mode == 0:
-            raw = int(dut.m_max_o.value)
-            mx = tuple(tbkit.to_signed(raw >> (l * self.w), self.w) for l in range(self.lanes))
-            return (0, mx, idx)
-        raw = int(dut.m_grad_o.value)
-        g = tuple(tbkit.to_signed(raw >> (k * self.w), self.w) for k in range(4 * self.lanes))
-        return (1, idx, g)
-
-    def pack(self, vals):
-        return sum(tbkit.to_unsigned(int(v), self.w) << (i * self.w) for i, v in enumerate(vals))
+            return (0, tbkit.unpack(int(dut.m_max_o.value), self.w, self.lanes), idx)
+        return (1, idx, tbkit.unpack(int(dut.m_grad_o.value), self.w, 4 * self.lanes))
 
     # -------------------------------------------------------------- stimulus
     def rand_map(self, shape):
@@ -153,61 +124,8 @@ class TB:
         i = np.array([c[1] for c in cases], dtype=np.int64).reshape(self.lanes, -1, 1)
         return self.back_beats(d, i)
 
-    # -------------------------------------------------------------- drivers
-    # Inputs are written at the falling edge and sampled in the ReadOnly phase that follows, so the
-    # handshake seen there is the one the next rising edge acts on (no race with the DUT's registers).
-    async def drive(self, beats, kind="none"):
-        """Send beats; a beat is expected when it is accepted."""
-        dut = self.dut
-        pause = tbkit.pauses(kind, self.r)
-        for mode, x, d, i, exp in beats:
-            await FallingEdge(dut.clk)
-            while next(pause):
-                dut.s_valid_i.value = 0
-                await FallingEdge(dut.clk)
-            dut.s_mode_i.value = mode
-            dut.s_x_i.value = self.pack([v for win in x for v in win])
-            dut.s_delta_i.value = self.pack(d)
-            dut.s_idx_i.value = sum(int(v) << (2 * k) for k, v in enumerate(i))
-            dut.s_valid_i.value = 1
-            await ReadOnly()
-            while not int(dut.s_ready_o.value):
-                await FallingEdge(dut.clk)
-                await ReadOnly()
-            self.sb.expect(exp)
-        await FallingEdge(dut.clk)
-        dut.s_valid_i.value = 0
 
-    async def monitor(self, kind="none"):
-        dut = self.dut
-        pause = tbkit.pauses(kind, self.r)
-        while True:
-            await FallingEdge(dut.clk)
-            dut.m_ready_i.value = 0 if next(pause) else 1
-            await ReadOnly()
-            if int(dut.rst.value):
-                continue
-            if int(dut.m_valid_o.value) and int(dut.m_ready_i.value):
-                self.sb.check(self.read())
-
-    async def drain(self, limit=200):
-        for _ in range(limit):
-            if not self.sb.queue:
-                break
-            await RisingEdge(self.dut.clk)
-        await ClockCycles(self.dut.clk, 5)   # anything extra would show up as unexpected
-
-
-# idle insertion (s side) x back-pressure (m side); Param names keep the test names readable
-PAUSES = [cocotb.Param(k, name={"1in4": "one_in_4"}.get(k, k)) for k in tbkit.PAUSE_KINDS]
-
-
-async def run(tb, beats, s_kind="none", m_kind="none"):
-    cocotb.start_soon(tb.monitor(m_kind))
-    await tb.reset()
-    await tb.drive(beats, s_kind)
-    await tb.drain()
-    assert tb.sb.finish() == 0
+PAUSES = tbkit.PAUSES   # idle insertion (s side) x back-pressure (m side)
 
 
 @cocotb.test()
@@ -217,7 +135,7 @@ async def random_vectors(dut, s_kind, m_kind):
     tb = TB(dut)
     n = tbkit.num_samples(10000) if (s_kind, m_kind) == ("none", "none") else \
         max(tbkit.num_samples(10000) // 8, 50)
-    await run(tb, tb.random_beats(n), s_kind, m_kind)
+    await tb.run(tb.random_beats(n), s_kind, m_kind)
 
 
 @cocotb.test()
@@ -232,31 +150,21 @@ async def windows_consistent(dut):
 async def tie_vectors_exhaustive(dut):
     """Every tie pattern of a window over 4 levels (incl. +-max), forward; first maximum wins."""
     tb = TB(dut)
-    await run(tb, tb.tie_beats(), "1in4", "random")
+    await tb.run(tb.tie_beats(), "1in4", "random")
 
 
 @cocotb.test()
 async def boundary_back_vectors(dut):
     """Backward router: every winner index with deltas at 0, +-1 LSB, +-max, min."""
     tb = TB(dut)
-    await run(tb, tb.back_boundary_beats(), "random", "1in4")
+    await tb.run(tb.back_boundary_beats(), "random", "1in4")
 
 
 @cocotb.test()
 async def reset_in_flight(dut):
     """Reset with beats in flight and back-pressure; nothing stale afterwards, then it works again."""
     tb = TB(dut)
-    cocotb.start_soon(tb.monitor("random"))
-    await tb.reset()
-    for _ in range(3):
-        task = cocotb.start_soon(tb.drive(tb.random_beats(80), "random"))
-        await ClockCycles(dut.clk, tb.r.randint(5, 30))
-        task.cancel()
-        await tb.reset(tb.r.randint(1, 3))
-        assert int(dut.m_valid_o.value) == 0
-    await tb.drive(tb.random_beats(200), "1in4")
-    await tb.drain()
-    assert tb.sb.finish() == 0
+    await tb.reset_in_flight(lambda: tb.random_beats(80), lambda: tb.random_beats(200))
 
 
 def _mutant_fwd(x):
@@ -270,7 +178,7 @@ def _mutant_fwd(x):
 async def mutant_model(dut):
     """The scoreboard must catch a golden model whose tie rule keeps the last maximum."""
     tb = TB(dut, model=types.SimpleNamespace(fwd=_mutant_fwd, back=golden_mp.back))
-    await run(tb, tb.tie_beats())
+    await tb.run(tb.tie_beats())
 
 
 # ------------------------------------------------------------------------- pytest entry

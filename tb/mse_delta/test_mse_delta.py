@@ -6,52 +6,23 @@ import types
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 import tbkit
 from golden import mse_delta as golden_mse
 
 
-class TB:
-    """Clock, reset, sample driver, output monitor and a scoreboard fed by the golden model."""
+class TB(tbkit.StreamTB):
+    """tbkit.StreamTB with mse_delta's ports: a beat is (O, label on the wire, last, expected)."""
 
     def __init__(self, dut, model=golden_mse):
-        self.dut = dut
+        super().__init__(dut, "mse_delta", [dut.s_o_i, dut.s_label_i, dut.s_last_i])
         self.w = len(dut.s_o_i)
         self.fa = int(dut.FA.value)
         self.lbl_w = len(dut.s_label_i)
         self.loss_w = len(dut.m_loss_o)
         self.max_len = 1 << self.lbl_w
         self.model = model
-        self.log = dut._log
-        self.sb = tbkit.Scoreboard("mse_delta", self.log)
-        self.r = tbkit.rng(self.log)
         self.log.info("W=%d FA=%d LBL_W=%d LOSS_W=%d", self.w, self.fa, self.lbl_w, self.loss_w)
-        dut.rst.value = 1              # held until reset() releases it
-        dut.s_valid_i.value = 0
-        dut.m_ready_i.value = 0
-        dut.s_o_i.value = 0
-        dut.s_label_i.value = 0
-        dut.s_last_i.value = 0
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-
-    @property
-    def lo(self):
-        return -(1 << (self.w - 1))
-
-    @property
-    def hi(self):
-        return (1 << (self.w - 1)) - 1
-
-    async def reset(self, cycles=2):
-        await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        self.dut.s_valid_i.value = 0
-        for _ in range(cycles):
-            await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        self.sb.queue.clear()          # whatever was in flight is gone
 
     # -------------------------------------------------------------- golden side
     def expected(self, o, label):
@@ -72,6 +43,16 @@ class TB:
                 wire_label = label if k == 0 else self.r.randrange(self.max_len)
                 out.append((v, wire_label, int(k == len(o) - 1), exp[k]))
         return out
+
+    def apply(self, beat):
+        o, label, last, exp = beat
+        self.dut.s_o_i.value = tbkit.to_unsigned(o, self.w)
+        self.dut.s_label_i.value = label
+        self.dut.s_last_i.value = last
+        return exp
+
+    def idle(self):
+        self.dut.s_label_i.value = self.r.randrange(self.max_len)   # garbage while idle
 
     def read(self):
         dut = self.dut
@@ -124,58 +105,14 @@ class TB:
         s.append(([self.hi, self.lo], 1))
         return s
 
-    # -------------------------------------------------------------- drivers
-    # Inputs are written at the falling edge and sampled in the ReadOnly phase that follows, so the
-    # handshake seen there is the one the next rising edge acts on (no race with the DUT's registers).
-    async def drive(self, beats, kind="none"):
-        """Send beats; a beat is expected when it is accepted."""
-        dut = self.dut
-        pause = tbkit.pauses(kind, self.r)
-        for o, label, last, exp in beats:
-            await FallingEdge(dut.clk)
-            while next(pause):
-                dut.s_valid_i.value = 0
-                dut.s_label_i.value = self.r.randrange(self.max_len)   # garbage while idle
-                await FallingEdge(dut.clk)
-            dut.s_o_i.value = tbkit.to_unsigned(o, self.w)
-            dut.s_label_i.value = label
-            dut.s_last_i.value = last
-            dut.s_valid_i.value = 1
-            await ReadOnly()
-            while not int(dut.s_ready_o.value):
-                await FallingEdge(dut.clk)
-                await ReadOnly()
-            self.sb.expect(exp)
-        await FallingEdge(dut.clk)
-        dut.s_valid_i.value = 0
 
-    async def monitor(self, kind="none"):
-        dut = self.dut
-        pause = tbkit.pauses(kind, self.r)
-        while True:
-            await FallingEdge(dut.clk)
-            dut.m_ready_i.value = 0 if next(pause) else 1
-            await ReadOnly()
-            if int(dut.rst.value):
-                continue
-            if int(dut.m_valid_o.value) and int(dut.m_ready_i.value):
-                self.sb.check(self.read())
-
-    async def drain(self, limit=200):
-        for _ in range(limit):
-            if not self.sb.queue:
-                break
-            await RisingEdge(self.dut.clk)
-        await ClockCycles(self.dut.clk, 5)   # anything extra would show up as unexpected
-
-
-# idle insertion (s side) x back-pressure (m side); Param names keep the test names readable
-PAUSES = [cocotb.Param(k, name={"1in4": "one_in_4"}.get(k, k)) for k in tbkit.PAUSE_KINDS]
+PAUSES = tbkit.PAUSES   # idle insertion (s side) x back-pressure (m side)
 
 
 async def run(tb, samples, s_kind="none", m_kind="none"):
-    cocotb.start_soon(tb.monitor(m_kind))
-    await tb.reset()
+    """StreamTB.run on whole samples, cut into beats after the reset (the wire labels of later beats
+    are drawn from tb.r then, as they always were)."""
+    await tb.start(m_kind)
     await tb.drive(tb.beats(samples), s_kind)
     await tb.drain()
     assert tb.sb.finish() == 0
@@ -204,17 +141,8 @@ async def reset_in_flight(dut):
     """Reset in the middle of samples; afterwards the next beat starts a fresh sample (label taken,
     index and sum cleared) and nothing stale comes out."""
     tb = TB(dut)
-    cocotb.start_soon(tb.monitor("random"))
-    await tb.reset()
-    for _ in range(3):
-        task = cocotb.start_soon(tb.drive(tb.beats(tb.random_samples(40)), "random"))
-        await ClockCycles(dut.clk, tb.r.randint(5, 30))
-        task.cancel()
-        await tb.reset(tb.r.randint(1, 3))
-        assert int(dut.m_valid_o.value) == 0
-    await tb.drive(tb.beats(tb.random_samples(100)), "1in4")
-    await tb.drain()
-    assert tb.sb.finish() == 0
+    await tb.reset_in_flight(lambda: tb.beats(tb.random_samples(40)),
+                             lambda: tb.beats(tb.random_samples(100)))
 
 
 def _mutant_loss(o, label, fa):

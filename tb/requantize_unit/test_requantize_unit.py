@@ -84,18 +84,12 @@ class TB:
         return flag
 
     # ------------------------------------------------------------------ DUT side
-    def pack(self, vals):
-        word = 0
-        for l, v in enumerate(vals):
-            word |= tbkit.to_unsigned(v, self.in_w) << (l * self.in_w)
-        return word
-
     def read_out(self):
         keep = int(self.dut.m_keep_o.value)
         data = int(self.dut.m_data_o.value)
         k = bin(keep).count("1")
         assert keep == (1 << k) - 1, f"m_keep_o {keep:#x} not contiguous"
-        return k, [tbkit.to_signed(data >> (l * self.out_w), self.out_w) for l in range(k)]
+        return k, list(tbkit.unpack(data, self.out_w, k))
 
     async def reset(self, cycles=2):
         await FallingEdge(self.dut.clk)
@@ -127,8 +121,8 @@ class TB:
                 cur = pending.popleft()
             if cur is not None:
                 d.s_valid_i.value = 1
-                d.s_data_i.value = self.pack(cur + [r.getrandbits(self.in_w) - (1 << (self.in_w - 1))
-                                                     for _ in range(self.lanes - len(cur))])
+                d.s_data_i.value = tbkit.pack(cur + [r.getrandbits(self.in_w) - (1 << (self.in_w - 1))
+                                                      for _ in range(self.lanes - len(cur))], self.in_w)
                 d.s_keep_i.value = (1 << len(cur)) - 1
             else:
                 d.s_valid_i.value = 0
@@ -197,10 +191,6 @@ class TB:
         return [x for x in xs if lo <= x <= hi]
 
 
-def chunk(vals, n):
-    return [vals[i:i + n] for i in range(0, len(vals), n)]
-
-
 async def check_random(dut, n, s_kind="none", m_kind="none", mutant=False):
     tb = TB(dut, mutant=mutant)
     r = tbkit.rng(dut._log)
@@ -216,7 +206,7 @@ async def test_boundary(dut):
     r = tbkit.rng(dut._log)
     await tb.reset()
     vals = tb.boundary_values()
-    await tb.run(chunk(vals, tb.lanes) + chunk(vals[::-1], max(1, tb.lanes - 1)), r)
+    await tb.run(tbkit.chunk(vals, tb.lanes) + tbkit.chunk(vals[::-1], max(1, tb.lanes - 1)), r)
     assert tb.finish() == 0
 
 

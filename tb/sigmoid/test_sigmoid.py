@@ -9,8 +9,7 @@ import os
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 import tbkit
 from golden import sigmoid as golden_sigmoid
@@ -20,11 +19,12 @@ ROUND_NAMES = {0: "truncate", 1: "half_up", 2: "half_even"}
 EXHAUSTIVE_MAX_BEATS = 8192        # all 2^W codes when they fit in this many beats
 
 
-class TB:
-    """Clock, reset, beat driver, output monitor and a scoreboard fed by the golden model."""
+class TB(tbkit.StreamTB):
+    """tbkit.StreamTB with sigmoid's ports: a beat is (mode, x-or-s lanes, g lanes); the driver pairs
+    each beat with its golden output, and the monitor also keeps every output beat in `got`."""
 
     def __init__(self, dut, name="sigmoid"):
-        self.dut = dut
+        super().__init__(dut, name, [dut.s_mode_i, dut.s_x_i, dut.s_g_i])
         self.lanes = int(dut.LANES.value)
         self.w = int(dut.W.value)
         self.fa = int(dut.FA.value)
@@ -35,19 +35,9 @@ class TB:
         self.ow = max(self.w, self.dw)
         self.act = Fmt(self.w, self.fa)
         self.dfmt = Fmt(self.dw, self.df)
-        self.log = dut._log
-        self.sb = tbkit.Scoreboard(name, self.log)
-        self.r = tbkit.rng(self.log)
         self.got = []                   # every output beat seen by the monitor (mode, values, ovf)
         self.log.info("LANES=%d act=%s delta=%s round_bwd=%s", self.lanes, self.act, self.dfmt,
                       self.rounding)
-        dut.rst.value = 0
-        dut.s_valid_i.value = 0
-        dut.m_ready_i.value = 0
-        dut.s_mode_i.value = 0
-        dut.s_x_i.value = 0
-        dut.s_g_i.value = 0
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
 
     # -------------------------------------------------------------- formats
     @property
@@ -70,15 +60,6 @@ class TB:
     def dhi(self):
         return self.dfmt.max_code
 
-    async def reset(self, cycles=2):
-        await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 1
-        self.dut.s_valid_i.value = 0
-        for _ in range(cycles):
-            await FallingEdge(self.dut.clk)
-        self.dut.rst.value = 0
-        self.sb.queue.clear()          # whatever was in flight is gone
-
     # -------------------------------------------------------------- golden side
     def expected(self, beats):
         """Golden outputs of a list of beats (mode, x-or-s list, g list), vectorised per mode."""
@@ -100,13 +81,16 @@ class TB:
                         sum(int(b) << i for i, b in enumerate(flags))))
         return out
 
-    def pack(self, vals, width):
-        return sum(tbkit.to_unsigned(int(v), width) << (i * width) for i, v in enumerate(vals))
+    def apply(self, beat):
+        (mode, xs, gs), exp = beat
+        self.dut.s_mode_i.value = mode
+        self.dut.s_x_i.value = tbkit.pack(xs, self.w)
+        self.dut.s_g_i.value = tbkit.pack(gs, self.gw)
+        return exp
 
     def read(self):
         dut = self.dut
-        raw = int(dut.m_y_o.value)
-        vals = tuple(tbkit.to_signed(raw >> (i * self.ow), self.ow) for i in range(self.lanes))
+        vals = tbkit.unpack(int(dut.m_y_o.value), self.ow, self.lanes)
         return (int(dut.m_mode_o.value), vals, int(dut.m_ovf_o.value))
 
     # -------------------------------------------------------------- stimulus
@@ -207,56 +191,21 @@ class TB:
             beats += self.beats_of(mode, cases)
         return beats
 
-    # -------------------------------------------------------------- drivers
-    # Inputs are written at the falling edge and sampled in the ReadOnly phase that follows, so the
-    # handshake seen there is the one the next rising edge acts on.
+    # -------------------------------------------------------------- driver, monitor
     async def drive(self, beats, kind="none", expect=None):
-        """Send beats; a beat's expectation is queued when it is accepted."""
-        dut = self.dut
+        """StreamTB.drive with every beat paired with its golden output (`expected(beats)` unless
+        `expect` is given)."""
         expect = self.expected(beats) if expect is None else expect
-        pause = tbkit.pauses(kind, self.r)
-        for (mode, xs, gs), exp in zip(beats, expect):
-            await FallingEdge(dut.clk)
-            while next(pause):
-                dut.s_valid_i.value = 0
-                await FallingEdge(dut.clk)
-            dut.s_mode_i.value = mode
-            dut.s_x_i.value = self.pack(xs, self.w)
-            dut.s_g_i.value = self.pack(gs, self.gw)
-            dut.s_valid_i.value = 1
-            await ReadOnly()
-            while not int(dut.s_ready_o.value):
-                await FallingEdge(dut.clk)
-                await ReadOnly()
-            self.sb.expect(exp)
-        await FallingEdge(dut.clk)
-        dut.s_valid_i.value = 0
+        await super().drive(zip(beats, expect), kind)
 
-    async def monitor(self, kind="none"):
-        dut = self.dut
-        pause = tbkit.pauses(kind, self.r)
-        while True:
-            await FallingEdge(dut.clk)
-            dut.m_ready_i.value = 0 if next(pause) else 1
-            await ReadOnly()
-            if int(dut.rst.value):
-                continue
-            if int(dut.m_valid_o.value) and int(dut.m_ready_i.value):
-                got = self.read()
-                self.got.append(got)
-                self.sb.check(got)
-
-    async def drain(self, limit=200):
-        for _ in range(limit):
-            if not self.sb.queue:
-                break
-            await RisingEdge(self.dut.clk)
-        await ClockCycles(self.dut.clk, 5)   # anything extra would show up as unexpected
+    def observe(self, got):
+        self.got.append(got)
+        self.sb.check(got)
 
 
 async def run(tb, beats, s_kind="none", m_kind="none", expect=None):
-    cocotb.start_soon(tb.monitor(m_kind))
-    await tb.reset()
+    """StreamTB.run, with an optional list of expected outputs and a count of saturated lanes."""
+    await tb.start(m_kind)
     await tb.drive(beats, s_kind, expect)
     await tb.drain()
     tb.log.info("%d of %d lane outputs saturated (m_ovf_o)",
@@ -327,8 +276,7 @@ async def boundary_vectors(dut):
 async def reset_in_flight(dut):
     """Reset with beats in flight and back-pressure; nothing stale afterwards, then it works again."""
     tb = TB(dut)
-    cocotb.start_soon(tb.monitor("random"))
-    await tb.reset()
+    await tb.start("random")
     in_flight = []
     for _ in range(3):
         task = cocotb.start_soon(tb.drive(tb.random_beats(40 * tb.lanes, modes=(1, 2), p_fwd=0.4),

@@ -91,13 +91,6 @@ class TB:
         return flag
 
     # ------------------------------------------------------------------ DUT side
-    @staticmethod
-    def pack(vals, w):
-        word = 0
-        for l, v in enumerate(vals):
-            word |= tbkit.to_unsigned(v, w) << (l * w)
-        return word
-
     def read_out(self):
         d = self.dut
         op, keep = int(d.m_op_o.value), int(d.m_keep_o.value)
@@ -107,7 +100,7 @@ class TB:
             data, w = int(d.m_acc_o.value), self.f.grad.width
         else:
             data, w = int(d.m_w_o.value), self.f.weight.width
-        return op, k, [tbkit.to_signed(data >> (l * w), w) for l in range(k)]
+        return op, k, list(tbkit.unpack(data, w, k))
 
     async def reset(self, cycles=2):
         await FallingEdge(self.dut.clk)
@@ -166,9 +159,9 @@ class TB:
                 d.s_valid_i.value = 1
                 d.s_op_i.value = cur["op"]
                 d.s_keep_i.value = (1 << cur["k"]) - 1
-                d.s_w_i.value = self.pack(cur["w"], self.f.weight.width)
-                d.s_acc_i.value = self.pack(cur["a"], self.f.grad.width)
-                d.s_grad_i.value = self.pack(cur["g"], self.f.grad.width)
+                d.s_w_i.value = tbkit.pack(cur["w"], self.f.weight.width)
+                d.s_acc_i.value = tbkit.pack(cur["a"], self.f.grad.width)
+                d.s_grad_i.value = tbkit.pack(cur["g"], self.f.grad.width)
             else:
                 d.s_valid_i.value = 0
             m_ready = not next(m_pause)
@@ -225,10 +218,6 @@ class TB:
         return r.choice([1, f.max_code, 1 << r.randint(0, f.width - 2), r.randint(1, f.max_code)])
 
 
-def chunk(vals, n):
-    return [vals[i:i + n] for i in range(0, len(vals), n)]
-
-
 def make_tb(dut, mutant=False):
     tb = TB(dut, mutant=mutant)
     tb.r = tbkit.rng(dut._log)
@@ -255,13 +244,15 @@ async def test_boundary(dut):
     edge = lambda fmt: [fmt.max_code, fmt.min_code, fmt.max_code - 1, fmt.min_code + 1, 0, 1, -1]  # noqa: E731
     # accumulate: every pair of edge codes (saturates both ways)
     pairs = [(a, g) for a in edge(f.grad) for g in edge(f.grad)]
-    beats = [tb.beat(ACC, [0] * len(c), [a for a, _ in c], [g for _, g in c]) for c in chunk(pairs, tb.p)]
+    beats = [tb.beat(ACC, [0] * len(c), [a for a, _ in c], [g for _, g in c])
+             for c in tbkit.chunk(pairs, tb.p)]
     await tb.run(beats, r, 1)
     # update: w, G at the edges, for lr 1, max and powers of two (w at +-max with lr*G pushing out)
     lrs = [1, f.lr.max_code, 1 << (f.lr.width - 2), 1 << (f.lr.frac // 2)]
     for lr in lrs:
         pairs = [(w, a) for w in edge(f.weight) for a in edge(f.grad)]
-        beats = [tb.beat(UPD, [w for w, _ in c], [a for _, a in c], [0] * len(c)) for c in chunk(pairs, tb.p)]
+        beats = [tb.beat(UPD, [w for w, _ in c], [a for _, a in c], [0] * len(c))
+                 for c in tbkit.chunk(pairs, tb.p)]
         await tb.run(beats, r, lr)
     # update ties: lr = 2^j, G = odd * 2^(S-1-j), so lr*G is an exact half LSB (+-, and +-1 nearby)
     if s > 0:
@@ -275,7 +266,8 @@ async def test_boundary(dut):
                         vals.append((w, a))
                         if f.grad.min_code <= a + 1 <= f.grad.max_code:
                             vals.append((w, a + 1))
-            beats = [tb.beat(UPD, [w for w, _ in c], [a for _, a in c], [0] * len(c)) for c in chunk(vals, tb.p)]
+            beats = [tb.beat(UPD, [w for w, _ in c], [a for _, a in c], [0] * len(c))
+                     for c in tbkit.chunk(vals, tb.p)]
             await tb.run(beats, r, lr)
     assert tb.finish() == 0
 
