@@ -45,7 +45,8 @@ def run_sim(module: str, toplevel: str | None = None, parameters: dict | None = 
     env = {"PYTHONPATH": os.pathsep.join([str(REPO / "tb" / module), str(REPO / "tb"), str(REPO),
                                           os.environ.get("PYTHONPATH", "")]),
            "COCOTB_TRUST_INERTIAL_WRITES": "1", "TB_RTL_DIR": str(RTL),
-           "TB_BLOCK": module, "TB_PARAMS": tag}
+           "TB_BLOCK": module, "TB_PARAMS": tag,
+           "TB_PARAMS_TEXT": " ".join(f"{k}={v}" for k, v in sorted(parameters.items()))}
     env.update(extra_env or {})
     runner.test(test_module=test_module or f"test_{module}", hdl_toplevel=toplevel,
                 testcase=testcase, build_dir=build_dir, test_dir=build_dir, waves=waves,
@@ -188,6 +189,7 @@ def record(scoreboard: str, checked: int, errors: int):
     path = REPO / "build" / "reports" / "scoreboards.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     rec = {"block": os.environ.get("TB_BLOCK", "?"), "params": os.environ.get("TB_PARAMS", "?"),
+           "params_text": os.environ.get("TB_PARAMS_TEXT", ""),
            "test": _current_test_name(), "scoreboard": scoreboard, "checked": checked,
            "errors": errors, "seed": regression_seed(), "date": time.strftime("%Y-%m-%d")}
     with open(path, "a") as f:
