@@ -13,14 +13,13 @@ module requantize #(
 ) (
     // data
     input  wire signed [IN_W-1:0]  in_i,
-    input  wire        [RND_W-1:0] rnd_i,   // stochastic mode: uniform random bits (LFSR low bits)
+    input  wire [((SHIFT > 0) ? SHIFT : 1)-1:0] rnd_i,  // stochastic: uniform random bits (LFSR low bits)
     output wire signed [OUT_W-1:0] out_o,
     output wire                    ovf_o    // the value did not fit OUT_W (saturated or wrapped)
 );
 
     localparam integer RSH   = (SHIFT > 0) ? SHIFT : 0;            // right shift amount
     localparam integer LSH   = (SHIFT < 0) ? -SHIFT : 0;           // left shift amount
-    localparam integer RND_W = (SHIFT > 0) ? SHIFT : 1;
     localparam integer EXT_W = IN_W + 1 + LSH;                     // rounding may carry one bit up
     localparam integer MIN_W = (EXT_W > OUT_W) ? EXT_W : OUT_W + 1;
 
@@ -58,12 +57,11 @@ module requantize #(
     wire [MIN_W-OUT_W:0] top = rounded[MIN_W-1:OUT_W-1];
     wire fits = (top == {(MIN_W-OUT_W+1){1'b0}}) || (top == {(MIN_W-OUT_W+1){1'b1}});
 
-    localparam [OUT_W-1:0] MAX_CODE = {1'b0, {(OUT_W-1){1'b1}}};
-    localparam [OUT_W-1:0] MIN_CODE = {1'b1, {(OUT_W-1){1'b0}}};
 
     assign ovf_o = ~fits;
-    assign out_o = (fits || OVERFLOW == 1) ? rounded[OUT_W-1:0]
-                 : (rounded[MIN_W-1] ? MIN_CODE : MAX_CODE);
+    // saturation code: the most negative code for negative values, the most positive otherwise
+    wire [OUT_W-1:0] sat_code = rounded[MIN_W-1] ? {1'b1, {(OUT_W-1){1'b0}}} : {1'b0, {(OUT_W-1){1'b1}}};
+    assign out_o = (fits || OVERFLOW == 1) ? rounded[OUT_W-1:0] : sat_code;
 
 endmodule
 
