@@ -40,7 +40,6 @@ module requantize_unit #(
 );
 
     localparam integer RND_W = (SHIFT > 0) ? SHIFT : 1;   // random bits per lane
-    localparam integer CNT_W = $clog2(LANES + 1);          // width of a kept-lane count
 
     // ---------------------------------------------------------------- handshake
     reg                    m_valid_q;
@@ -51,18 +50,6 @@ module requantize_unit #(
     // ready when the output register is empty or is being emptied this cycle
     assign s_ready_o = ~m_valid_q | m_ready_i;
     wire   accept    = s_valid_i & s_ready_o;
-
-    // ---------------------------------------------------------------- kept-lane count
-    function [CNT_W-1:0] popcount;
-        input [LANES-1:0] v;
-        integer i;
-        begin
-            popcount = {CNT_W{1'b0}};
-            for (i = 0; i < LANES; i = i + 1) begin
-                popcount = popcount + {{(CNT_W-1){1'b0}}, v[i]};
-            end
-        end
-    endfunction
 
     // ---------------------------------------------------------------- random bits
     wire [LANES*32-1:0] rnd_states;     // lane l = step^(l+1) of the current LFSR state
@@ -79,7 +66,7 @@ module requantize_unit #(
                 .load_i  (1'b0),
                 .seed_i  (32'd0),
                 .adv_i   (accept),
-                .count_i (popcount(s_keep_i)),
+                .keep_i  (s_keep_i),
                 .state_o (unused_state),
                 .next_o  (rnd_states)
             );

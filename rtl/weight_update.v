@@ -63,7 +63,6 @@ module weight_update #(
     localparam integer WS_W  = W_W + S;                          // width of w << S
     localparam integer D_W   = ((WS_W > PR_W) ? WS_W : PR_W) + 1; // width of (w << S) - lr*G
     localparam integer RND_W = (S > 0) ? S : 1;                  // random bits per lane
-    localparam integer CNT_W = $clog2(P + 1);                    // width of a kept-lane count
 
     // ---------------------------------------------------------------- pipeline control
     reg  v1_q, v2_q, v3_q;                 // stage valids (stage 3 = output register)
@@ -109,18 +108,6 @@ module weight_update #(
     wire upd3 = en3 & v2_q & op2_q;
     wire acc3 = en3 & v2_q & ~op2_q;
 
-    // ---------------------------------------------------------------- kept-lane count
-    function [CNT_W-1:0] popcount;
-        input [P-1:0] v;
-        integer i;
-        begin
-            popcount = {CNT_W{1'b0}};
-            for (i = 0; i < P; i = i + 1) begin
-                popcount = popcount + {{(CNT_W-1){1'b0}}, v[i]};
-            end
-        end
-    endfunction
-
     // ---------------------------------------------------------------- random bits (stage 2 -> 3)
     wire [P*32-1:0] rnd_states;            // lane l = step^(l+1) of the current LFSR state
     generate
@@ -135,7 +122,7 @@ module weight_update #(
                 .load_i  (1'b0),
                 .seed_i  (32'd0),
                 .adv_i   (upd3),
-                .count_i (popcount(keep2_q)),
+                .keep_i  (keep2_q),
                 .state_o (unused_state),
                 .next_o  (rnd_states)
             );

@@ -34,7 +34,7 @@ class TB:
         self.state = None          # golden current state (None until the first reset)
         self.stream = None         # golden element stream since the last reset / reseed
         cocotb.start_soon(Clock(dut.clk, 10, "ns").start())
-        for s in (dut.rst, dut.load_i, dut.adv_i, dut.count_i, dut.seed_i):
+        for s in (dut.rst, dut.load_i, dut.adv_i, dut.keep_i, dut.seed_i):
             s.value = 0
 
     def _restart(self, seed):
@@ -65,7 +65,7 @@ class TB:
             self.sb_state.expect((self.state, exp_next))
             self.sb_state.check((int(d.state_o.value), [self.lane(l) for l in range(self.lanes)]))
         d.rst.value, d.load_i.value, d.seed_i.value = rst, load, seed
-        d.adv_i.value, d.count_i.value = adv, count
+        d.adv_i.value, d.keep_i.value = adv, (1 << count) - 1   # lanes 0..count-1 used
         if rst:
             self._restart(self.seed)
         elif load:
