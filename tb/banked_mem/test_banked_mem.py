@@ -75,9 +75,6 @@ class TB:
             self.now += 1
 
     # -------------------------------------------------------------- driver
-    def pack(self, vals):
-        return sum(tbkit.to_unsigned(int(v), self.w) << (i * self.w) for i, v in enumerate(vals))
-
     async def apply(self, ops):
         """ops: iterable of (rd, wr, rst), one per cycle; rd = (e, mode, count), wr = (e, data, count)."""
         dut = self.dut
@@ -100,7 +97,7 @@ class TB:
             if wr:
                 e, data, count = wr
                 dut.wr_addr_i.value = e
-                dut.wr_data_i.value = self.pack(data)
+                dut.wr_data_i.value = tbkit.pack(data, self.w)
                 dut.wr_count_i.value = count
                 if rd and ((rd[0] - e) % self.addr_space < self.p or (e - rd[0]) % self.addr_space < self.p):
                     self.collisions += 1

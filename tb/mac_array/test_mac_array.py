@@ -116,15 +116,8 @@ class TB:
             out = [(o[0] + 1,) + o[1:] for o in out]
         return out
 
-    def pack(self, vals, w):
-        v = 0
-        for i, x in enumerate(vals):
-            v |= tbkit.to_unsigned(int(x), w) << (i * w)
-        return v
-
     def read_acc(self):
-        v = int(self.dut.m_acc_o.value)
-        return tuple(tbkit.to_signed(v >> (i * self.accw), self.accw) for i in range(self.p))
+        return tbkit.unpack(int(self.dut.m_acc_o.value), self.accw, self.p)
 
     async def reset(self, cycles=3):
         from cocotb.triggers import FallingEdge, ReadOnly
@@ -152,7 +145,7 @@ class TB:
 
         dut = self.dut
         exp = self.golden(beats)
-        packed = [(self.pack(a, self.aw), self.pack(b, self.bw), int(f), int(l))
+        packed = [(tbkit.pack(a, self.aw), tbkit.pack(b, self.bw), int(f), int(l))
                   for a, b, f, l in beats]
         for e in exp:
             self.sb.expect(e)
@@ -344,8 +337,8 @@ async def mac_protocol(dut):
     await FallingEdge(dut.clk)
     dut.m_ready_i.value = 1
     dut.s_valid_i.value = 1
-    dut.s_a_i.value = tb.pack([3] * tb.p, tb.aw)
-    dut.s_b_i.value = tb.pack([-5] * tb.p, tb.bw)
+    dut.s_a_i.value = tbkit.pack([3] * tb.p, tb.aw)
+    dut.s_b_i.value = tbkit.pack([-5] * tb.p, tb.bw)
     dut.s_first_i.value = 1
     dut.s_last_i.value = 1
     lat = None
