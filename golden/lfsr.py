@@ -69,8 +69,3 @@ class Lfsr:
             pos += m
         self.count += n
         return out
-
-    def take_scalar(self) -> int:
-        self.state = step(self.state)
-        self.count += 1
-        return self.state

@@ -21,13 +21,6 @@ def dot(a, b, acc_width: int = 48) -> int:
     return int(check_fits(np.sum(a * b), acc_width, "dot product"))
 
 
-def lanes(a_seq, b_seq, acc_width: int = 48):
-    """a_seq, b_seq: (T, P) operand streams, one row per cycle -> (P,) accumulators after T cycles."""
-    a = np.asarray(a_seq, dtype=np.int64)
-    b = np.asarray(b_seq, dtype=np.int64)
-    return check_fits((a * b).sum(axis=0), acc_width, "lane accumulator")
-
-
 def stream(beats, p: int, acc_width: int = 48):
     """Beat-level twin of the rtl/mac_array.v stream: framed beats in, emitted accumulators out.
 
