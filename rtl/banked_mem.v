@@ -208,8 +208,16 @@ module banked_mem #(
                         rd_q <= mem[rd_row];
                 end
 `ifndef SYNTHESIS
+                // only a collision on an element some lane actually uses matters (lanes at or past
+                // rd_count_i are masked to 0 whatever the bank returns)
+                wire [SEL_W-1:0] k_of_bank = BANK[SEL_W-1:0] - rd_off;      // element e + k
+                wire [SEL_W+1:0] k_ext     = {2'b00, k_of_bank};
+                wire [SEL_W+1:0] cnt_ext   = {{(SEL_W+2-CNT_W){1'b0}}, rd_count_i};
+                wire             k_used    = (rd_mode_i == 2'd1) ? (k_of_bank == {SEL_W{1'b0}}) :
+                                             (rd_mode_i == 2'd2) ? ((k_ext << 1) < cnt_ext) :
+                                                                   (k_ext < cnt_ext);
                 always @(posedge clk) begin
-                    if (bank_we && rd_en_i && wr_row == rd_row)
+                    if (bank_we && rd_en_i && wr_row == rd_row && k_used)
                         $display("banked_mem %m: WARNING t=%0t read and write of row %0d in one cycle, RD_OLD=0: hardware read data undefined",
                                  $time, rd_row);
                 end

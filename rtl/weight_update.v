@@ -10,8 +10,8 @@
 // s_ready_o depends combinationally on m_ready_i (through the stage enables).
 // Stochastic rounding: an internal lfsr.v steps only on update beats, by the number of kept lanes,
 // lane l of a beat using state step^(l+1): update elements in stream order consume consecutive LFSR
-// states exactly like golden Lfsr.take. rst reloads SEED (the random stream restarts from SEED; beats
-// in flight are dropped and consume nothing). s_keep_i must be contiguous from lane 0.
+// states exactly like golden Lfsr.take. rst reloads SEED and seed_load_i loads seed_i (the random stream
+// restarts; beats in flight at rst are dropped and consume nothing). s_keep_i must be contiguous from lane 0.
 // Sticky flags: sticky_acc_o (an accumulate saturated), sticky_upd_o (an update overflowed), set by
 // kept lanes only, cleared by rst or clear_i (a set in the same cycle wins).
 // Multipliers: lr_q * G_q with both operands and the product registered (maps to DSP blocks).
@@ -37,6 +37,8 @@ module weight_update #(
     // control / status
     input  wire [LR_W-1:0]       lr_i,           // learning-rate code, sampled with each beat
     input  wire                  clear_i,        // clears both sticky flags
+    input  wire                  seed_load_i,    // LFSR state <= seed_i (stochastic mode; wins over a step)
+    input  wire [31:0]           seed_i,
     output wire                  sticky_acc_o,   // an accumulate saturated since rst / clear_i
     output wire                  sticky_upd_o,   // an update overflowed since rst / clear_i
 
@@ -119,14 +121,15 @@ module weight_update #(
             ) u_lfsr (
                 .clk     (clk),
                 .rst     (rst),
-                .load_i  (1'b0),
-                .seed_i  (32'd0),
+                .load_i  (seed_load_i),
+                .seed_i  (seed_i),
                 .adv_i   (upd3),
                 .keep_i  (keep2_q),
                 .state_o (unused_state),
                 .next_o  (rnd_states)
             );
         end else begin : g_no_lfsr
+            wire [32:0] unused_seed = {seed_load_i, seed_i};
             assign rnd_states = {(P*32){1'b0}};
         end
     endgenerate

@@ -107,6 +107,8 @@ class TB:
         self.dut.rst.value = 1
         self.dut.s_valid_i.value = 0
         self.dut.clear_i.value = 0
+        self.dut.seed_load_i.value = 0
+        self.dut.seed_i.value = 0
         for _ in range(cycles):
             await FallingEdge(self.dut.clk)
         self.dut.rst.value = 0
