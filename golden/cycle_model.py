@@ -1,22 +1,33 @@
-"""Per-phase cycle model of the training core, so the RTL can be held to a schedule.
+"""Per-phase cycle model of the training core (rtl/cnn_core.v); the end-to-end test asserts that the
+RTL's measured cycles of every phase equal `phases()`, so a change to the schedule changes both, visibly.
 
-This is the planned schedule of the core (docs/architecture.md). The end-to-end test asserts that the
-RTL's measured cycles per phase equal `phases()`; a change to the schedule changes both, visibly.
-
-The P-lane MAC array executes every MAC loop; a phase costs its beats plus a fixed pipeline fill/drain
-of `LAT_*` cycles. Lane assignment (why the formulas have these ceilings):
+The core issues one AGU beat per cycle into a fixed-latency pipeline; a phase costs its beats plus a
+constant: controller steps (configure, start, next: 3 cycles), the pipeline drain of its path, and
+DESC = 8 cycles (4 descriptor words through the 1-cycle table port + 3 cycles of derived sizes) when
+the phase is the first of its layer. The constants below are the RTL's, counted from its pipeline:
+  lanes MAC phase  memory read 2 + mac_array 3 + bias add 1 + requantize 1 + write
+  reduce phase     the same + log2(P) adder-tree levels
+  gradient phase   + 2 (update operand read) + 3 (weight_update) before the write-back
+Lane assignment (why the beat formulas have these ceilings):
   conv fwd   lanes = P adjacent output columns; beats = F * Ho * ceil(Wo/P) * C*K*K
-  conv dK    lanes = P adjacent output columns, summed across lanes at the end;
-             beats = F*C*K*K * Ho * ceil(Wo/P)           (db is summed on the same delta stream)
-  conv dX    lanes = P adjacent input columns (full conv); beats = C * H * ceil(W/P) * F*K*K
-  dense fwd  lanes = P consecutive inputs of one row, summed across lanes; beats = N * ceil(M/P)
+             (+ ceil(F/P) beats loading the biases into the bias cache)
+  conv dK    reduce: lanes = P adjacent output columns summed by the tree; beats = F*C*K*K * Ho*ceil(Wo/P)
+  conv db    reduce over the delta map;                                 beats = F * Ho * ceil(Wo/P)
+  dense fwd  reduce: lanes = P consecutive inputs of one row;    beats = N * ceil(M/P) (+ ceil(N/P) bias)
   dense dX   lanes = P consecutive inputs, accumulating over the N rows;   beats = ceil(M/P) * N
-  dense dW   lanes = P consecutive inputs of one row (delta_o * x_j);    beats = N * ceil(M/P)
-             each dW beat feeds the weight-update unit directly (batch 1) or the gradient
-             accumulators (batch > 1): the update is overlapped, not added on top.
-  relu / sigmoid / maxpool work on P elements per cycle: ceil(n/P) beats (maxpool: P windows).
-  softmax    N_cls logits: softmax_cycles(N, train) (the block's own formula, rtl/softmax.v).
-  mse head   ceil(N/P) beats + LAT_ELEM.
+  dense dW   lanes = P consecutive inputs of one row (delta_o * x_j);      beats = N * ceil(M/P)
+  dense db   lanes = P consecutive outputs;                                beats = ceil(N/P)
+             gradient beats feed the weight-update unit directly (batch 1) or the accumulators
+             (batch > 1): the update is overlapped, not a phase of its own.
+  relu / sigmoid: ceil(n/P) beats; maxpool fwd: 2 row beats per P/2 windows, C * Ho * ceil(W/P) * 2;
+  maxpool bwd: one unpooled row segment per beat, C * Ho * 2 * ceil(W/P).
+  softmax    rtl/softmax.v: 20N + 4 (train) / 2N + 5 (inference), + 2 controller cycles.
+  sigmoid_mse  sigmoid on P lanes (ceil(N/P) + 3), mse_delta (N + 1), head backward on P lanes
+             (ceil(N/P) + 3, training only), + 1.
+  update     (batch > 1, after the last sample, per parameter layer from the last) ceil((nw+nb)/P)
+             beats + 17 (+1 for the first: the sample-end step) + 10 per non-parameter layer skipped.
+The sample load (one pixel beat per cycle from the stream) is a phase of its own ("load") and is not
+part of the compute cycles.
 """
 from __future__ import annotations
 
@@ -24,9 +35,16 @@ from math import ceil
 
 from .spec import Net
 
-LAT_MAC = 6        # MAC array pipeline + requantize + write-back, per MAC phase
-LAT_ELEM = 3       # element-wise unit pipeline, per element-wise phase
-LAT_PHASE = 2      # controller: descriptor fetch and phase start
+DESC = 8           # descriptor read (5) + derived sizes (3), first phase of a layer
+C_CONV_FWD = 17    # two sub-phases (bias load, MAC) incl. lanes drain
+C_DENSE_FWD = 20   # two sub-phases incl. the reduce tree
+C_ELEM = 7         # relu, maxpool fwd/bwd (1-cycle unit)
+C_SIG = 9          # sigmoid (3-cycle unit)
+C_DX = 11          # lanes MAC to DMEM
+C_GRAD_LANES = 16  # dense dW / db: lanes MAC + update path
+C_GRAD_REDUCE = 19  # conv dK / db: reduce MAC + update path (P = 8: 3 tree levels)
+C_UPDATE = 17
+C_SKIP = 10
 
 
 def softmax_cycles(n: int, train: bool = True) -> int:
@@ -35,55 +53,74 @@ def softmax_cycles(n: int, train: bool = True) -> int:
     return 20 * n + 4 if train else 2 * n + 5
 
 
-def _elem(n: int, p: int) -> int:
-    return ceil(n / p) + LAT_ELEM + LAT_PHASE
-
-
-def _mac(beats: int) -> int:
-    return beats + LAT_MAC + LAT_PHASE
+def _tree(p: int) -> int:
+    return max(p - 1, 0).bit_length()        # log2(P) for powers of two
 
 
 def phases(net: Net, p: int, train: bool = True):
-    """-> list of (phase name, cycles) for one sample, in execution order."""
+    """-> list of (phase name, cycles) for one sample, in execution order (load excluded)."""
     shapes = net.shapes()
+    lg = _tree(p)
     out = []
     for i, l in enumerate(net.layers):
         si, so = shapes[i], shapes[i + 1]
         if l.kind == "conv":
             c, f, k = si[0], l.n, l.k
-            out.append((f"L{i}.conv.fwd", _mac(f * so[1] * ceil(so[2] / p) * c * k * k)))
+            beats = f * so[1] * ceil(so[2] / p) * c * k * k + ceil(f / p)
+            out.append((f"L{i}.conv.fwd", beats + DESC + C_CONV_FWD))
         elif l.kind == "dense":
             m = si[0] * si[1] * si[2]
-            out.append((f"L{i}.dense.fwd", _mac(l.n * ceil(m / p))))
-        elif l.kind in ("relu", "sigmoid"):
-            out.append((f"L{i}.{l.kind}.fwd", _elem(so[0] * so[1] * so[2], p)))
+            out.append((f"L{i}.dense.fwd", l.n * ceil(m / p) + ceil(l.n / p) + DESC + C_DENSE_FWD - 3 + lg))
+        elif l.kind == "relu":
+            out.append((f"L{i}.relu.fwd", ceil(so[0] * so[1] * so[2] / p) + DESC + C_ELEM))
+        elif l.kind == "sigmoid":
+            out.append((f"L{i}.sigmoid.fwd", ceil(so[0] * so[1] * so[2] / p) + DESC + C_SIG))
         elif l.kind == "maxpool":
-            out.append((f"L{i}.maxpool.fwd", _elem(so[0] * so[1] * so[2], p)))
+            out.append((f"L{i}.maxpool.fwd", si[0] * so[1] * ceil(si[2] / p) * 2 + DESC + C_ELEM))
     ncls = shapes[-1][0]
+    nb = ceil(ncls / p)
     if net.head == "softmax_ce":
-        out.append(("head.softmax", softmax_cycles(ncls, train)))
+        out.append(("head.softmax", softmax_cycles(ncls, train) + 2))
     else:
-        out.append(("head.sigmoid_mse", _elem(ncls, p) + _elem(ncls, p)))
+        out.append(("head.sigmoid_mse", (2 * nb + ncls + 8) if train else (nb + ncls + 5)))
     if not train:
         return out
-    first = net.param_layers()[0]
-    for i in range(len(net.layers) - 1, -1, -1):
+    last = len(net.layers) - 1
+    for i in range(last, -1, -1):
         l, si, so = net.layers[i], shapes[i], shapes[i + 1]
+        d = 0 if i == last else DESC          # the last layer's descriptor is still loaded
         if l.kind == "dense":
             m = si[0] * si[1] * si[2]
-            out.append((f"L{i}.dense.dw", _mac(l.n * ceil(m / p))))
-            if i != first:
-                out.append((f"L{i}.dense.dx", _mac(ceil(m / p) * l.n)))
+            if i != 0:
+                out.append((f"L{i}.dense.dx", ceil(m / p) * l.n + d + C_DX))
+                d = 0
+            out.append((f"L{i}.dense.dw", l.n * ceil(m / p) + d + C_GRAD_LANES))
+            out.append((f"L{i}.dense.db", ceil(l.n / p) + C_GRAD_LANES))
         elif l.kind == "conv":
             c, f, k = si[0], l.n, l.k
-            out.append((f"L{i}.conv.dk", _mac(f * c * k * k * so[1] * ceil(so[2] / p))))
-            if i != first:
-                out.append((f"L{i}.conv.dx", _mac(c * si[1] * ceil(si[2] / p) * f * k * k)))
-        elif l.kind in ("relu", "sigmoid", "maxpool"):
-            n = si[0] * si[1] * si[2]
-            out.append((f"L{i}.{l.kind}.bwd", _elem(n, p)))
-        if i == first:
-            break
+            red = C_GRAD_REDUCE - 3 + lg
+            out.append((f"L{i}.conv.dk", f * c * k * k * so[1] * ceil(so[2] / p) + d + red))
+            out.append((f"L{i}.conv.db", f * so[1] * ceil(so[2] / p) + red))
+        elif l.kind == "relu":
+            out.append((f"L{i}.relu.bwd", ceil(si[0] * si[1] * si[2] / p) + d + C_ELEM))
+        elif l.kind == "sigmoid":
+            out.append((f"L{i}.sigmoid.bwd", ceil(si[0] * si[1] * si[2] / p) + d + C_SIG))
+        elif l.kind == "maxpool":
+            out.append((f"L{i}.maxpool.bwd", si[0] * so[1] * 2 * ceil(si[2] / p) + d + C_ELEM))
+    return out
+
+
+def update_phases(net: Net, p: int):
+    """-> [(name, cycles)] of the update pass that follows the last sample of a batch > 1."""
+    out, skipped, first = [], 0, True
+    for i in range(len(net.layers) - 1, -1, -1):
+        if i not in net.param_shapes():
+            skipped += 1
+            continue
+        (wsh, bsh) = net.param_shapes()[i]
+        n = int(__import__("numpy").prod(wsh)) + bsh[0]
+        out.append((f"L{i}.update", ceil(n / p) + C_UPDATE + (1 if first else 0) + C_SKIP * skipped))
+        first, skipped = False, 0
     return out
 
 
