@@ -4,7 +4,10 @@ One descriptor (four 32-bit words) per layer:
     w0 = op[3:0] | k[7:4] | c_in[15:8] | n_out[31:16]
     w1 = h_in[7:0] | w_in[15:8]
     w2 = in_addr[15:0] | out_addr[31:16]      AMEM element addresses of the layer's input and output
-    w3 = w_addr[15:0] | aux_addr[31:16]       WMEM address of the weights (biases follow), argmax region
+    w3 = w_addr[15:0] | aux_addr[31:16]       WMEM address of the weights (biases follow); aux: the
+                                              max-pool argmax region (IMEM), or for a conv layer that
+                                              is not the first the DMEM scratch region where its
+                                              backward pass zero-pads the delta (F x (H+K-1) x (W+K-1))
 op: 1 conv, 2 dense, 3 relu, 4 sigmoid, 5 maxpool. n_out is the filter count (conv), the output count
 (dense), 0 otherwise. The head (softmax_ce / sigmoid_mse) is a register, not a descriptor.
 
@@ -31,6 +34,7 @@ class Program:
     words: list            # 4 words per layer
     act_addr: list         # AMEM address of outs[i] (outs[0] = input)
     aux_addr: dict         # layer -> AMEM address of its argmax codes
+    pad_addr: dict         # conv layer (not the first) -> DMEM address of its padded-delta scratch
     w_addr: dict           # layer -> (WMEM weight address, WMEM bias address)
     amem_words: int
     wmem_words: int
@@ -75,6 +79,13 @@ def compile_net(net: Net) -> Program:
         if l.kind == "maxpool":
             aux[i] = a
             a += _numel(shapes[i + 1])
+    pad = {}
+    first = net.param_layers()[0]
+    for i, l in enumerate(net.layers):
+        if l.kind == "conv" and i != first:
+            _, h, w = shapes[i]
+            pad[i] = a
+            a += l.n * (h + l.k - 1) * (w + l.k - 1)
     for i, (wsh, bsh) in net.param_shapes().items():
         w_addr[i] = (wpos, wpos + _numel(wsh))
         wpos += _numel(wsh) + _numel(bsh)
@@ -93,6 +104,6 @@ def compile_net(net: Net) -> Program:
         w1 = (h & 0xFF) | (w & 0xFF) << 8 | ((c if l.kind == "dense" else 0) & 0xFFFF) << 16
         w2 = act_addr[i] | act_addr[i + 1] << 16
         wa = w_addr.get(i, (0, 0))[0]
-        w3 = wa | aux.get(i, 0) << 16
+        w3 = wa | (aux.get(i, 0) or pad.get(i, 0)) << 16
         words += [w0, w1, w2, w3]
-    return Program(net, words, act_addr, aux, w_addr, a, wpos, HEAD_CODES[net.head])
+    return Program(net, words, act_addr, aux, pad, w_addr, a, wpos, HEAD_CODES[net.head])

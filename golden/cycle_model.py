@@ -13,6 +13,9 @@ Lane assignment (why the beat formulas have these ceilings):
              (+ ceil(F/P) beats loading the biases into the bias cache)
   conv dK    reduce: lanes = P adjacent output columns summed by the tree; beats = F*C*K*K * Ho*ceil(Wo/P)
   conv db    reduce over the delta map;                                 beats = F * Ho * ceil(Wo/P)
+  conv dX    (a conv that is not the first layer) the delta is zero-padded by K-1 into DMEM scratch
+             (ceil(F*Hp*Wp/P) zeroing beats + F*Ho*ceil(Wo/P) copy beats), then a forward-style pass
+             with the kernel flipped: lanes = P adjacent input columns, beats = C*H*ceil(W/P) * F*K*K
   dense fwd  reduce: lanes = P consecutive inputs of one row;    beats = N * ceil(M/P) (+ ceil(N/P) bias)
   dense dX   lanes = P consecutive inputs, accumulating over the N rows;   beats = ceil(M/P) * N
   dense dW   lanes = P consecutive inputs of one row (delta_o * x_j);      beats = N * ceil(M/P)
@@ -43,6 +46,7 @@ C_SIG = 9          # sigmoid (3-cycle unit)
 C_DX = 11          # lanes MAC to DMEM
 C_GRAD_LANES = 16  # dense dW / db: lanes MAC + update path
 C_GRAD_REDUCE = 19  # conv dK / db: reduce MAC + update path (P = 8: 3 tree levels)
+C_CONV_DX = 25     # three sub-phases: zero the padded delta, copy the delta in, the MAC pass
 C_UPDATE = 17
 C_SKIP = 10
 
@@ -99,6 +103,12 @@ def phases(net: Net, p: int, train: bool = True):
         elif l.kind == "conv":
             c, f, k = si[0], l.n, l.k
             red = C_GRAD_REDUCE - 3 + lg
+            if i != 0:
+                hp, wp = si[1] + k - 1, si[2] + k - 1
+                beats = (ceil(f * hp * wp / p) + f * so[1] * ceil(so[2] / p)
+                         + c * si[1] * ceil(si[2] / p) * f * k * k)
+                out.append((f"L{i}.conv.dx", beats + d + C_CONV_DX))
+                d = 0
             out.append((f"L{i}.conv.dk", f * c * k * k * so[1] * ceil(so[2] / p) + d + red))
             out.append((f"L{i}.conv.db", f * so[1] * ceil(so[2] / p) + red))
         elif l.kind == "relu":

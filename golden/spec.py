@@ -243,6 +243,8 @@ NETS = {
     "A8": Net("A8", (1, 8, 8),
               (conv(4, 3), RELU, maxpool(2), dense(32), RELU, dense(10)), "softmax_ce", lr=2.0 ** -6),
     "B8": Net("B8", (1, 8, 8), (conv(4, 3), SIGMOID, dense(10)), "sigmoid_mse", lr=2.0 ** -3),
+    # two stacked convolutions: exercises the conv engine's dX (full convolution with the flipped kernel)
+    "C8": Net("C8", (1, 8, 8), (conv(4, 3), RELU, conv(4, 3), RELU, dense(10)), "softmax_ce", lr=2.0 ** -6),
 }
 
 

@@ -119,14 +119,16 @@ module cnn_core #(
     localparam integer BO_W   = clog2(MAX_OUT);
     localparam integer GSH    = FD + FA - GF;             // delta*act -> grad
     localparam integer TD     = 6 + LOG2P;                // tag delay line depth
-    localparam [15:0]  PP     = P;
+    localparam [15:0]  PP     = P[15:0];
 
     // uops (= phase codes of the phase log, docs/architecture.md)
     localparam [4:0] U_CONV_FWD = 5'd1, U_DENSE_FWD = 5'd2, U_RELU_FWD = 5'd3, U_SIG_FWD = 5'd4,
                      U_MP_FWD = 5'd5, U_SOFTMAX = 5'd6, U_MSE = 5'd7, U_DENSE_DX = 5'd8,
                      U_DENSE_DW = 5'd9, U_DENSE_DB = 5'd10, U_CONV_DK = 5'd11, U_CONV_DB = 5'd12,
                      U_RELU_BWD = 5'd14, U_SIG_BWD = 5'd15, U_MP_BWD = 5'd16, U_UPDATE = 5'd17,
-                     U_LOAD = 5'd18, U_BIAS = 5'd19;
+                     U_LOAD = 5'd18, U_BIAS = 5'd19, U_PADZ = 5'd20, U_PADC = 5'd21,
+                     U_CONV_DX = 5'd13;
+    // U_BIAS, U_PADZ, U_PADC are sub-phases: their cycles count into the phase that follows
     localparam [3:0] OP_CONV = 4'd1, OP_DENSE = 4'd2, OP_RELU = 4'd3, OP_SIG = 4'd4, OP_MP = 4'd5;
     // memory / source selects
     localparam [2:0] M_NONE = 3'd0, M_A = 3'd1, M_D = 3'd2, M_W = 3'd3, M_G = 3'd4, M_I = 3'd5,
@@ -143,7 +145,7 @@ module cnn_core #(
     reg  [7:0]  err_code_q;
     wire        sticky_ovf;
     reg  [31:0] cyc_total_q, cyc_fwd_q, cyc_bwd_q, steps_q;
-    reg  [DA_W-1:0] desc_addr;
+    reg  [NL_W+1:0] desc_addr;       // word address (the table port takes the low DA_W bits)
     wire [31:0] desc_data;
     wire        h_req, h_we;
     wire [WA_W-1:0] h_addr;
@@ -170,7 +172,7 @@ module cnn_core #(
         .busy_i(busy_q), .done_i(done_q), .error_i(err_q), .err_code_i(err_code_q),
         .sticky_ovf_i(sticky_ovf), .cyc_total_i(cyc_total_q), .cyc_fwd_i(cyc_fwd_q),
         .cyc_bwd_i(cyc_bwd_q), .steps_i(steps_q),
-        .desc_addr_i(desc_addr), .desc_data_o(desc_data),
+        .desc_addr_i(desc_addr[DA_W-1:0]), .desc_data_o(desc_data),
         .wmem_req_o(h_req), .wmem_we_o(h_we), .wmem_addr_o(h_addr), .wmem_wdata_o(h_wdata),
         .wmem_gnt_i(h_req && !busy_q), .wmem_err_i(h_req && busy_q),
         .wmem_rvalid_i(h_rvalid_q2), .wmem_rdata_i(wm_rd[W-1:0])
@@ -216,14 +218,14 @@ module cnn_core #(
     // ---------------------------------------------------------------- controller state
     localparam [4:0] S_IDLE = 5'd0, S_DESC = 5'd1, S_DER = 5'd2, S_CHK = 5'd3, S_LOAD = 5'd4,
                      S_CFG = 5'd5, S_RUN = 5'd6, S_DRAIN = 5'd7, S_NEXT = 5'd8, S_HEAD = 5'd9,
-                     S_PACK = 5'd10, S_SEND = 5'd11, S_ERR = 5'd12, S_DONE = 5'd13, S_SAMPLE = 5'd14;
+                     S_PACK = 5'd10, S_ERR = 5'd12, S_DONE = 5'd13, S_SAMPLE = 5'd14;
     localparam [1:0] D_VAL = 2'd0, D_FWD = 2'd1, D_BWD = 2'd2, D_UPD = 2'd3;
 
     reg  [4:0]  st;
     reg  [1:0]  dir;                 // what the descriptor read is for
     reg  [NL_W-1:0] li;              // current layer
     reg  [2:0]  dcnt;                // descriptor word counter / derive steps
-    reg  [1:0]  ss;                  // sub-step of the layer's phase list
+    reg  [2:0]  ss;                  // sub-step of the layer's phase list
     reg  [4:0]  uop;
     reg         train_q;
     reg  [15:0] batch_q, samp_q;
@@ -243,9 +245,9 @@ module cnn_core #(
     wire [15:0] d_out = dw2[31:16];
     wire [15:0] d_wa  = dw3[15:0];
     wire [15:0] d_aux = dw3[31:16];
-    reg  [15:0] ho, wo, hw, howo, kk, ckk;
+    reg  [15:0] ho, wo, hw, howo, kk, ckk, hp, wp, hpwp;   // hp, wp: delta map zero-padded by K-1
+    reg  [31:0] padsz;
     reg  [31:0] in_cnt, out_cnt, nw;
-    reg  [15:0] ba;                  // bias address
     reg  [31:0] prev_out_cnt;
     // program facts kept from validation
     reg  [15:0] in0_addr, in0_cnt, cls_addr;
@@ -326,7 +328,7 @@ module cnn_core #(
     wire [TW-1:0] tr = tg[5 + LOG2P];
 
     // uop classes
-    wire is_mac    = (uop == U_CONV_FWD) || (uop == U_DENSE_FWD) || (uop == U_DENSE_DX) ||
+    wire is_mac    = (uop == U_CONV_FWD) || (uop == U_DENSE_FWD) || (uop == U_DENSE_DX) || (uop == U_CONV_DX) ||
                      (uop == U_DENSE_DW) || (uop == U_DENSE_DB) || (uop == U_CONV_DK) ||
                      (uop == U_CONV_DB);
     wire is_reduce = (uop == U_DENSE_FWD) || (uop == U_CONV_DK) || (uop == U_CONV_DB);
@@ -432,12 +434,20 @@ module cnn_core #(
         end
     endgenerate
 
-    function [DA_W-1:0] desc_base;          // word address of a layer's descriptor
-        input [NL_W-1:0] layer;
-        reg [NL_W+1:0] a;
+    function [BO_W-1:0] bias_wi;             // bias cache entry of lane l of a load beat at entry e
+        input [15:0] e;
+        input integer lane;
+        reg [15:0] sum;
         begin
-            a = {layer, 2'b00};
-            desc_base = a[DA_W-1:0];
+            sum = e + lane[15:0];
+            bias_wi = sum[BO_W-1:0];
+        end
+    endfunction
+
+    function [NL_W+1:0] desc_base;          // word address of a layer's descriptor
+        input [NL_W-1:0] layer;
+        begin
+            desc_base = {layer, 2'b00};
         end
     endfunction
 
@@ -595,6 +605,14 @@ module cnn_core #(
             mpb_d[l*W +: W] <= (yd[l*GW +: 2] == {`T_R(t2), l[0]}) ? xd[l*W +: W] : {W{1'b0}};
     end
 
+    // delta padding for conv dX: zero fill (no source: xd = 0) and row copy, one cycle
+    reg  [P*W-1:0] cp_d;
+    reg            cp_v;
+    always @(posedge clk) begin
+        cp_v <= `T_V(t2) && (uop == U_PADZ || uop == U_PADC) && !rst;
+        cp_d <= xd;
+    end
+
     // ---------------------------------------------------------------- heads
     // logits (captured from the last dense layer's forward writes), sigmoid outputs and errors
     reg  [NCLS*W-1:0] logit_q, o_q, e_q;
@@ -653,7 +671,8 @@ module cnn_core #(
     reg  [31:0]       pk_loss;
     reg  [CL_W:0]     pk_n, pk_i;
     reg               pk_busy;
-    wire [W-1:0]      pk_l = pk_logit[(pk_i - 1'b1) * W +: W];
+    wire [CL_W:0]     pk_k = pk_i - 1'b1;   // logit index of beat pk_i (1..N)
+    wire [W-1:0]      pk_l = pk_logit[pk_k[CL_W-1:0] * W +: W];
     assign m_axis_tvalid_o = pk_busy;
     assign m_axis_tlast_o  = pk_busy && (pk_i == pk_n + 1'b1);
     assign m_axis_tdata_o  = (pk_i == 0) ? {{(32-CL_W){1'b0}}, pk_pred} :
@@ -673,6 +692,7 @@ module cnn_core #(
 
     // ---------------------------------------------------------------- write ports
     reg wb_fin;                          // a group's final write this cycle
+    wire [15:0] hs_left = {{(15-CL_W){1'b0}}, ncls} - {{(15-CL_W){1'b0}}, hko};   // classes still to write
     always @* begin
         am_we = 1'b0; am_wa = 16'd0; am_wc = {CNT_W{1'b0}}; am_wd = {(P*W){1'b0}};
         dm_we = 1'b0; dm_wa = 16'd0; dm_wc = {CNT_W{1'b0}}; dm_wd = {(P*W){1'b0}};
@@ -688,21 +708,21 @@ module cnn_core #(
         end
         if (st == S_HEAD && hs == H_SM) begin
             dm_we = smo_v && train_q;
-            dm_wa = cls_addr + hko;
+            dm_wa = cls_addr + {{(15-CL_W){1'b0}}, hko};
             dm_wc = {{(CNT_W-1){1'b0}}, 1'b1};
             dm_wd = {{((P-1)*W){1'b0}}, smo_delta};
         end
         if (st == S_HEAD && hs == H_S3) begin
             dm_we = sgo_v;
-            dm_wa = cls_addr + hko;
-            dm_wc = ((ncls - hko) >= PP) ? PP[CNT_W-1:0] : (ncls - hko);
+            dm_wa = cls_addr + {{(15-CL_W){1'b0}}, hko};
+            dm_wc = (hs_left >= PP) ? PP[CNT_W-1:0] : hs_left[CNT_W-1:0];
             dm_wd = sgo_y;
         end
         // MAC results
         if (rq_v && is_fwdmac) begin
             am_we = 1'b1; am_wa = rq_a; am_wc = rq_c; am_wd = rq_d; wb_fin = 1'b1;
         end
-        if (rq_v && uop == U_DENSE_DX) begin
+        if (rq_v && (uop == U_DENSE_DX || uop == U_CONV_DX)) begin
             dm_we = 1'b1; dm_wa = rq_a; dm_wc = rq_c; dm_wd = rq_d; wb_fin = 1'b1;
         end
         // element units
@@ -728,6 +748,9 @@ module cnn_core #(
             im_we = 1'b1; im_wa = `T_A(t3) + (d_aux - d_out); im_wc = `T_C(t3) >> 1;
             im_wd = {{((P-PW)*2){1'b0}}, mpo_idx};
             wb_fin = 1'b1;
+        end
+        if (cp_v) begin
+            dm_we = 1'b1; dm_wa = `T_A(t3); dm_wc = `T_C(t3); dm_wd = cp_d; wb_fin = 1'b1;
         end
         if (mpb_v && uop == U_MP_BWD) begin
             dm_we = 1'b1; dm_wa = `T_A(t3); dm_wc = `T_C(t3); dm_wd = mpb_d; wb_fin = 1'b1;
@@ -755,8 +778,8 @@ module cnn_core #(
     always @(posedge clk) begin
         if (`T_V(t2) && uop == U_BIAS) begin
             for (l = 0; l < P; l = l + 1)
-                if (`T_A(t2) + l < MAX_OUT)
-                    bias_q[`T_A(t2) + l] <= xd[l*W +: W];
+                if ({16'd0, `T_A(t2)} + l < MAX_OUT)
+                    bias_q[bias_wi(`T_A(t2), l)] <= xd[l*W +: W];
         end
     end
 
@@ -817,22 +840,36 @@ module cnn_core #(
         last_ss = 1'b1;
         if (dir == D_FWD) begin
             case (d_op)
-                OP_CONV:  begin nuop = (ss == 2'd0) ? U_BIAS : U_CONV_FWD;  last_ss = (ss == 2'd1); end
-                OP_DENSE: begin nuop = (ss == 2'd0) ? U_BIAS : U_DENSE_FWD; last_ss = (ss == 2'd1); end
+                OP_CONV:  begin nuop = (ss == 3'd0) ? U_BIAS : U_CONV_FWD;  last_ss = (ss == 3'd1); end
+                OP_DENSE: begin nuop = (ss == 3'd0) ? U_BIAS : U_DENSE_FWD; last_ss = (ss == 3'd1); end
                 OP_RELU:  nuop = U_RELU_FWD;
                 OP_SIG:   nuop = U_SIG_FWD;
                 default:  nuop = U_MP_FWD;
             endcase
         end else if (dir == D_BWD) begin
             case (d_op)
-                OP_CONV:  begin nuop = (ss == 2'd0) ? U_CONV_DK : U_CONV_DB; last_ss = (ss == 2'd1); end
+                OP_CONV: begin
+                    if (li == 0) begin
+                        nuop = (ss == 3'd0) ? U_CONV_DK : U_CONV_DB;
+                        last_ss = (ss == 3'd1);
+                    end else begin   // dX first (it needs the old kernel), through the padded delta
+                        case (ss)
+                            3'd0:    nuop = U_PADZ;
+                            3'd1:    nuop = U_PADC;
+                            3'd2:    nuop = U_CONV_DX;
+                            3'd3:    nuop = U_CONV_DK;
+                            default: nuop = U_CONV_DB;
+                        endcase
+                        last_ss = (ss == 3'd4);
+                    end
+                end
                 OP_DENSE: begin
                     if (li == 0) begin
-                        nuop = (ss == 2'd0) ? U_DENSE_DW : U_DENSE_DB;
-                        last_ss = (ss == 2'd1);
+                        nuop = (ss == 3'd0) ? U_DENSE_DW : U_DENSE_DB;
+                        last_ss = (ss == 3'd1);
                     end else begin
-                        nuop = (ss == 2'd0) ? U_DENSE_DX : (ss == 2'd1) ? U_DENSE_DW : U_DENSE_DB;
-                        last_ss = (ss == 2'd2);
+                        nuop = (ss == 3'd0) ? U_DENSE_DX : (ss == 3'd1) ? U_DENSE_DW : U_DENSE_DB;
+                        last_ss = (ss == 3'd2);
                     end
                 end
                 OP_RELU:  nuop = U_RELU_BWD;
@@ -851,21 +888,22 @@ module cnn_core #(
         chk_code = 8'd0;
         if (d_op < OP_CONV || d_op > OP_MP)
             chk_code = 8'd1;
-        else if ((d_op == OP_CONV && (d_k == 0 || d_c == 0 || d_n == 0 || {8'd0, d_h} < {4'd0, d_k} ||
-                                      {8'd0, d_w} < {4'd0, d_k})) ||
+        else if ((d_op == OP_CONV && (d_k == 0 || d_c == 0 || d_n == 0 || {4'd0, d_h} < {8'd0, d_k} ||
+                                      {4'd0, d_w} < {8'd0, d_k})) ||
                  (d_op == OP_DENSE && (d_m == 0 || d_n == 0)) ||
                  ((d_op == OP_RELU || d_op == OP_SIG) && (d_c == 0 || d_h == 0 || d_w == 0)) ||
                  (d_op == OP_MP && (d_c == 0 || d_h == 0 || d_w == 0 || d_h[0] || d_w[0])) ||
                  (li != 0 && in_cnt != prev_out_cnt))
             chk_code = 8'd2;
         else if ((li == 0 && d_op != OP_CONV && d_op != OP_DENSE) ||
-                 (d_op == OP_CONV && li != 0) || (is_last_layer && d_op != OP_DENSE))
+                 (is_last_layer && d_op != OP_DENSE))
             chk_code = 8'd4;
         else if ({16'd0, d_in} + in_cnt > AMEM_DEPTH || {16'd0, d_out} + out_cnt > AMEM_DEPTH ||
                  ((d_op == OP_CONV || d_op == OP_DENSE) &&
-                  (d_n > MAX_OUT || {16'd0, d_wa} + nw + {16'd0, d_n} > WMEM_DEPTH)) ||
+                  ({16'd0, d_n} > MAX_OUT || {16'd0, d_wa} + nw + {16'd0, d_n} > WMEM_DEPTH)) ||
                  (d_op == OP_MP && {16'd0, d_aux} + out_cnt > AMEM_DEPTH) ||
-                 (is_last_layer && (d_n > MAX_CLASSES || d_n < 2)) ||
+                 (d_op == OP_CONV && li != 0 && {16'd0, d_aux} + padsz > AMEM_DEPTH) ||
+                 (is_last_layer && ({16'd0, d_n} > MAX_CLASSES || d_n < 16'd2)) ||
                  (li == 0 && in_cnt > 32'hFFFF))
             chk_code = 8'd3;
     end
@@ -931,7 +969,7 @@ module cnn_core #(
                         err_code_q <= 8'd4;
                         st <= S_ERR;
                     end else begin
-                        desc_addr <= {DA_W{1'b0}};
+                        desc_addr <= {(NL_W+2){1'b0}};
                         st <= S_DESC;
                     end
                 end
@@ -971,12 +1009,16 @@ module cnn_core #(
                     end
                     hw <= d_h * d_w;
                     kk <= {12'd0, d_k} * {12'd0, d_k};
+                    hp <= {8'd0, d_h} + {12'd0, d_k} - 16'd1;
+                    wp <= {8'd0, d_w} + {12'd0, d_k} - 16'd1;
                 end else if (dcnt == 3'd1) begin
                     howo <= ho * wo;
                     ckk  <= d_c * kk;
+                    hpwp <= hp * wp;
                     in_cnt <= (d_op == OP_DENSE) ? {16'd0, d_m} : d_c * hw;
                 end else begin
                     nw <= (d_op == OP_CONV) ? d_n * ckk : d_n * d_m;
+                    padsz <= d_n * hpwp;
                     case (d_op)
                         OP_CONV:  out_cnt <= d_n * howo;
                         OP_DENSE: out_cnt <= {16'd0, d_n};
@@ -985,7 +1027,7 @@ module cnn_core #(
                     endcase
                     dcnt <= 3'd0;
                     st <= (dir == D_VAL) ? S_CHK : S_CFG;
-                    ss <= 2'd0;
+                    ss <= 3'd0;
                 end
             end
 
@@ -1046,7 +1088,7 @@ module cnn_core #(
                             ph_cnt <= 32'd1;
                             li <= {NL_W{1'b0}};
                             dir <= D_FWD;
-                            desc_addr <= {DA_W{1'b0}};
+                            desc_addr <= {(NL_W+2){1'b0}};
                             dcnt <= 3'd0;
                             st <= S_DESC;
                         end
@@ -1129,6 +1171,28 @@ module cnn_core #(
                         agg <= 3'd4; agr <= 3'd5; agl <= wo;
                         xsrc <= M_D; bx <= d_out; ysrc <= M_K; bo <= d_wa + nw[15:0];
                     end
+                    U_PADZ: begin      // zero the padded delta region (DMEM)
+                        lim[5] <= (padsz[15:0] + PP - 16'd1) >> LOG2P; so[5] <= PP;
+                        agl <= padsz[15:0]; bo <= d_aux;
+                    end
+                    U_PADC: begin      // copy delta rows into it, offset by K-1 rows and columns
+                        lim[3] <= d_n; lim[4] <= ho; lim[5] <= (wo + PP - 16'd1) >> LOG2P;
+                        sx[3] <= howo; sx[4] <= wo; sx[5] <= PP;
+                        so[3] <= hpwp; so[4] <= wp; so[5] <= PP;
+                        agr <= 3'd5; agl <= wo;
+                        xsrc <= M_D; bx <= d_out;
+                        bo <= d_aux + (wp + 16'd1) * ({12'd0, d_k} - 16'd1);
+                    end
+                    U_CONV_DX: begin   // dX[c, p, q0..] = sum_{f,u,v} Dpad[f, p+u, q0+v..] K[f, c, K-1-u, K-1-v]
+                        lim[0] <= {8'd0, d_c}; lim[1] <= {8'd0, d_h}; lim[2] <= ({8'd0, d_w} + PP - 16'd1) >> LOG2P;
+                        lim[3] <= d_n; lim[4] <= {12'd0, d_k}; lim[5] <= {12'd0, d_k};
+                        sx[1] <= wp; sx[2] <= PP; sx[3] <= hpwp; sx[4] <= wp; sx[5] <= 16'd1;
+                        sy[0] <= kk; sy[3] <= ckk; sy[4] <= 16'd0 - {12'd0, d_k}; sy[5] <= 16'hFFFF;
+                        so[0] <= hw; so[1] <= {8'd0, d_w}; so[2] <= PP;
+                        agg <= 3'd3; agr <= 3'd2; agl <= {8'd0, d_w};
+                        xsrc <= M_D; bx <= d_aux; ysrc <= M_W; ymode <= RD_BC;
+                        by <= d_wa + kk - 16'd1; bo <= d_in;
+                    end
                     U_RELU_BWD: begin
                         lim[5] <= (in_cnt[15:0] + PP - 16'd1) >> LOG2P; sx[5] <= PP; sy[5] <= PP; so[5] <= PP;
                         agl <= in_cnt[15:0];
@@ -1178,7 +1242,7 @@ module cnn_core #(
 
             S_NEXT: begin
                 // end of a phase (the bias load belongs to the forward phase that follows it)
-                if (uop != U_BIAS) begin
+                if (uop != U_BIAS && uop != U_PADZ && uop != U_PADC) begin
                     ph_end <= 1'b1; ph_code <= {3'd0, uop}; ph_layer <= {{(8-NL_W){1'b0}}, li};
                     ph_cycles <= ph_cnt;
                     ph_cnt <= 32'd1;
@@ -1186,7 +1250,7 @@ module cnn_core #(
                     else              bwd_acc <= bwd_acc + ph_cnt;
                 end
                 if (!last_ss) begin
-                    ss <= ss + 2'd1;
+                    ss <= ss + 3'd1;
                     st <= S_CFG;
                 end else if (dir == D_FWD) begin
                     if (is_last_layer) begin
@@ -1286,7 +1350,7 @@ module cnn_core #(
                             fwd_acc <= fwd_acc + ph_cnt;
                             if (train_q) begin
                                 dir <= D_BWD;
-                                ss <= 2'd0;
+                                ss <= 3'd0;
                                 st <= S_CFG;      // li = last layer, descriptor still loaded
                             end else begin
                                 st <= S_PACK;
@@ -1357,10 +1421,17 @@ module cnn_core #(
             cyc_total_q <= 32'd0;
             cyc_fwd_q <= 32'd0;
             cyc_bwd_q <= 32'd0;
-            desc_addr <= {DA_W{1'b0}};
+            desc_addr <= {(NL_W+2){1'b0}};
             uop <= U_RELU_FWD;
         end
     end
+
+    // signals only partly used here: address bits above the memory sizes, tag fields a tap does not
+    // need, the label's upper bits (checked at load), and the observation points the end-to-end
+    // testbench logs through the hierarchy (phase log, sample / step pulses)
+    wire unused_obs = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, am_wa, dm_wa, wm_wa, gm_wa, im_wa, label_q, t3,
+                        rs_t, rs_bidx, pk_k, mac_valid, mso_e, desc_addr, ph_end, ph_code, ph_layer, ph_cycles,
+                        sample_done, step_done};
 
     `undef T_V
     `undef T_F
