@@ -21,7 +21,7 @@ help:
 	@echo "  make sim          the RTL testbenches, full vector counts ($(SIM_SAMPLES) per block)"
 	@echo "  make lint         verilator --lint-only -Wall on rtl/ (waivers in rtl/lint_waivers.vlt)"
 	@echo "  make synth-check  yosys synthesis of every block for ECP5 and iCE40 (no latches)"
-	@echo "  make synth        resources and Fmax (yosys + nextpnr), writes build/synth/"
+	@echo "  make synth        resources and Fmax (yosys + nextpnr; the core: ~1 h), writes build/synth/"
 	@echo "  make bench        cycle model and golden-model speed, writes build/bench/*.json"
 	@echo "  make tables       regenerate rtl/tables/*.hex from golden/"
 	@echo "  make clean        remove build/ and .venv/"
@@ -73,7 +73,7 @@ synth-check: $(STAMP)
 	$(PY) scripts/synth.py --check
 
 synth: $(STAMP)
-	$(PY) scripts/synth.py --pnr
+	$(PY) scripts/synth.py --pnr --core
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py --out build/bench

