@@ -62,37 +62,37 @@ def _numel(s):
     return int(np.prod(s))
 
 
-def compile_net(net: Net) -> Program:
-    validate(net)
-    shapes = net.shapes()
-    for s in shapes:
-        if s[0] > 255 and s[1] > 1:
-            raise ValueError(f"net {net.name}: {s[0]} channels exceed the descriptor's 8-bit field")
-        if s[1] > 255 or s[2] > 255:
-            raise ValueError(f"net {net.name}: map {s} exceeds the descriptor's 8-bit H/W fields")
+def layout(shapes, layers, head: str):
+    """The encoding itself, with no validity rule: shapes[i] is the input shape of layers[i]
+    (shapes[-1] the output). -> (words, act_addr, aux_addr, pad_addr, w_addr, amem_words, wmem_words).
+    compile_net uses it on validated nets; the core's testbench on deliberately broken ones."""
     act_addr, a = [], 0
     for s in shapes:
         act_addr.append(a)
         a += _numel(s)
-    aux, w_addr, wpos = {}, {}, 0
-    for i, l in enumerate(net.layers):
+    aux, pad, w_addr, wpos = {}, {}, {}, 0
+    for i, l in enumerate(layers):
         if l.kind == "maxpool":
             aux[i] = a
             a += _numel(shapes[i + 1])
-    pad = {}
-    first = net.param_layers()[0]
-    for i, l in enumerate(net.layers):
+    first = next((i for i, l in enumerate(layers) if l.kind in ("conv", "dense")), None)
+    for i, l in enumerate(layers):       # DMEM scratch of the padded delta of a conv that is not first
         if l.kind == "conv" and i != first:
             _, h, w = shapes[i]
             pad[i] = a
             a += l.n * (h + l.k - 1) * (w + l.k - 1)
-    for i, (wsh, bsh) in net.param_shapes().items():
-        w_addr[i] = (wpos, wpos + _numel(wsh))
-        wpos += _numel(wsh) + _numel(bsh)
-    if a >= 1 << ADDR_BITS or wpos >= 1 << ADDR_BITS:
-        raise ValueError(f"net {net.name}: needs AMEM {a} / WMEM {wpos} words, over the 16-bit address field")
+    for i, l in enumerate(layers):
+        s = shapes[i]
+        if l.kind == "conv":
+            nw = l.n * s[0] * l.k * l.k
+        elif l.kind == "dense":
+            nw = l.n * _numel(s)
+        else:
+            continue
+        w_addr[i] = (wpos, wpos + nw)
+        wpos += nw + l.n
     words = []
-    for i, l in enumerate(net.layers):
+    for i, l in enumerate(layers):
         c, h, w = shapes[i]
         if l.kind == "dense":  # a dense layer sees its input flattened
             c, h, w = _numel(shapes[i]), 1, 1
@@ -103,7 +103,20 @@ def compile_net(net: Net) -> Program:
         w0 = OPS[l.kind] | (l.k & 0xF) << 4 | (c_field & 0xFF) << 8 | (n_out & 0xFFFF) << 16
         w1 = (h & 0xFF) | (w & 0xFF) << 8 | ((c if l.kind == "dense" else 0) & 0xFFFF) << 16
         w2 = act_addr[i] | act_addr[i + 1] << 16
-        wa = w_addr.get(i, (0, 0))[0]
-        w3 = wa | (aux.get(i, 0) or pad.get(i, 0)) << 16
+        w3 = w_addr.get(i, (0, 0))[0] | (aux.get(i, 0) or pad.get(i, 0)) << 16
         words += [w0, w1, w2, w3]
+    return words, act_addr, aux, pad, w_addr, a, wpos
+
+
+def compile_net(net: Net) -> Program:
+    validate(net)
+    shapes = net.shapes()
+    for s in shapes:
+        if s[0] > 255 and s[1] > 1:
+            raise ValueError(f"net {net.name}: {s[0]} channels exceed the descriptor's 8-bit field")
+        if s[1] > 255 or s[2] > 255:
+            raise ValueError(f"net {net.name}: map {s} exceeds the descriptor's 8-bit H/W fields")
+    words, act_addr, aux, pad, w_addr, a, wpos = layout(shapes, net.layers, net.head)
+    if a >= 1 << ADDR_BITS or wpos >= 1 << ADDR_BITS:
+        raise ValueError(f"net {net.name}: needs AMEM {a} / WMEM {wpos} words, over the 16-bit address field")
     return Program(net, words, act_addr, aux, pad, w_addr, a, wpos, HEAD_CODES[net.head])

@@ -49,7 +49,7 @@ import numpy as np
 
 import tbkit
 from golden import cycle_model, mse_delta, softmax
-from golden.compiler import ADDR_BITS, HEAD_CODES, OPS, compile_net
+from golden.compiler import ADDR_BITS, HEAD_CODES, compile_net, layout
 from golden.fixed_model import FixedNet, Trace, update_order
 from golden.lfsr import Lfsr
 from golden.requantize import to_codes
@@ -645,49 +645,9 @@ class RawProgram:
 
 
 def encode_program(input_shape, layers, head: str = "softmax_ce") -> RawProgram:
-    """golden.compiler.compile_net's encoding and memory map without golden.spec.validate, so that
-    programs the core must reject can be built (the self-check asserts equality with compile_net)."""
-    shapes = relaxed_shapes(input_shape, layers)
-    numel = lambda s: int(np.prod(s))  # noqa: E731
-    act_addr, a = [], 0
-    for s in shapes:
-        act_addr.append(a)
-        a += numel(s)
-    aux, pad, w_addr, wpos = {}, {}, {}, 0
-    for i, l in enumerate(layers):
-        if l.kind == "maxpool":
-            aux[i] = a
-            a += numel(shapes[i + 1])
-    first = next((i for i, l in enumerate(layers) if l.kind in ("conv", "dense")), None)
-    for i, l in enumerate(layers):       # DMEM scratch of the padded delta of a conv that is not first
-        if l.kind == "conv" and i != first:
-            _, h, w = shapes[i]
-            pad[i] = a
-            a += l.n * (h + l.k - 1) * (w + l.k - 1)
-    for i, l in enumerate(layers):
-        s = shapes[i]
-        if l.kind == "conv":
-            nw, nb = l.n * s[0] * l.k * l.k, l.n
-        elif l.kind == "dense":
-            nw, nb = l.n * numel(s), l.n
-        else:
-            continue
-        w_addr[i] = (wpos, wpos + nw)
-        wpos += nw + nb
-    words = []
-    for i, l in enumerate(layers):
-        c, h, w = shapes[i]
-        if l.kind == "dense":
-            c, h, w = numel(shapes[i]), 1, 1
-            c_field = 0
-        else:
-            c_field = c
-        n_out = l.n if l.kind in ("conv", "dense") else 0
-        w0 = OPS[l.kind] | (l.k & 0xF) << 4 | (c_field & 0xFF) << 8 | (n_out & 0xFFFF) << 16
-        w1 = (h & 0xFF) | (w & 0xFF) << 8 | ((c if l.kind == "dense" else 0) & 0xFFFF) << 16
-        w2 = act_addr[i] | act_addr[i + 1] << 16
-        w3 = w_addr.get(i, (0, 0))[0] | (aux.get(i, 0) or pad.get(i, 0)) << 16
-        words += [w0, w1, w2, w3]
+    """golden.compiler's encoding and memory map (compiler.layout) on relaxed shapes, without
+    golden.spec.validate, so that programs the core must reject can be built."""
+    words, act_addr, aux, pad, w_addr, _, _ = layout(relaxed_shapes(input_shape, layers), layers, head)
     return RawProgram(words, act_addr, aux, pad, w_addr, HEAD_CODES[head], len(layers))
 
 
