@@ -38,6 +38,21 @@ def table(records):
     return "\n".join(lines)
 
 
+def core_table(report: Path) -> str:
+    """The training core's end-to-end runs (build/reports/core.json, written by tb/cnn_core)."""
+    runs = json.loads(report.read_text())
+    lines = ["| net | P | batch | steps | samples | values checked | mismatches | train cycles (model) "
+             "| inference cycles (model) | stream pauses | date |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in sorted(runs):
+        r = runs[key]
+        lines.append(f"| {r['net']} | {r['P']} | {r['batch']} | {r['steps']} | {r['samples']} | "
+                     f"{r['checked']:,} | {r['mismatches']} | {r['cycles_train_step']:,} "
+                     f"({r['model_train']:,}) | {r['cycles_inference']:,} ({r['model_inference']:,}) "
+                     f"| {r['pauses']} | {r['date']} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jsonl", default="build/reports/scoreboards.jsonl")
@@ -48,6 +63,9 @@ def main(argv=None):
         raise SystemExit(f"error: {p} not found: run `make sim` (or pytest tb) first")
     recs = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
     md = table(recs)
+    core = Path(a.jsonl).with_name("core.json")
+    if core.is_file():
+        md += "\n\nTraining core end to end (" + str(core) + "):\n\n" + core_table(core)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(md + "\n")
     print(md)
