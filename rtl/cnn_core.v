@@ -30,9 +30,12 @@
 // Errors (STATUS.error, code in STATUS[15:8]; the core returns to idle, nothing is written):
 //   1 unknown op, 2 bad geometry (k = 0, k > h, zero sizes, odd maxpool map, layer sizes that do
 //   not chain), 3 a compile-time maximum exceeded (addresses beyond AMEM_DEPTH / WMEM_DEPTH, more
-//   than MAX_OUT outputs, more than MAX_CLASSES classes), 4 unsupported structure (first layer not
-//   conv/dense, last not dense, conv not first, NUM_LAYERS = 0), 5 stream framing (tlast not exactly
-//   on the label beat), 6 label >= classes. Errors 5/6 abort the step at that sample.
+//   than MAX_OUT outputs, more than MAX_CLASSES or fewer than 2 classes, a conv's padded-delta
+//   scratch region past AMEM_DEPTH), 4 unsupported structure (first layer not conv/dense, last not
+//   dense, NUM_LAYERS = 0), 5 stream framing (tlast not exactly on the label beat), 6 label >=
+//   classes. Errors 5/6 abort the step at that sample.
+// A conv layer that is not the first computes dX: its delta is zero-padded by K-1 into a DMEM
+// scratch region (descriptor aux field), then a forward-style pass with the kernel flipped.
 // Reset (rst, synchronous): control state, registers, LFSR (to SEED) and flags; memories and the
 // descriptor table keep their contents. A step interrupted by rst is abandoned.
 
