@@ -119,7 +119,8 @@ module cnn_core #(
     localparam integer DA_W   = clog2(4 * MAX_LAYERS);
     localparam integer CL_W   = clog2(MAX_CLASSES);
     localparam integer NCLS   = (MAX_CLASSES + P - 1) / P * P;   // class registers, padded to P
-    localparam integer BO_W   = clog2(MAX_OUT);
+    localparam integer NBR    = MAX_OUT / P;               // bias cache rows (MAX_OUT: a multiple of P, >= 2P)
+    localparam integer BR_W   = clog2(NBR);
     localparam integer GSH    = FD + FA - GF;             // delta*act -> grad
     localparam integer TD     = 6 + LOG2P;                // tag delay line depth
     localparam [15:0]  PP     = P[15:0];
@@ -399,10 +400,11 @@ module cnn_core #(
     wire [P*ACC_W-1:0] rs_d = is_reduce ? {{((P-1)*ACC_W){1'b0}}, tree[LOG2P][ACC_W-1:0]} : mac_acc;
     wire [CNT_W-1:0] rs_c   = is_reduce ? {{(CNT_W-1){1'b0}}, 1'b1} : `T_C(rs_t);
 
-    // bias cache
-    reg  [W-1:0] bias_q [0:MAX_OUT-1];
-    wire [15:0]  rs_bidx = `T_B(rs_t);
-    wire [W-1:0] rs_bias = bias_q[rs_bidx[BO_W-1:0]];
+    // bias cache: MAX_OUT biases in rows of P (validation keeps every index below MAX_OUT)
+    reg  [P*W-1:0] bias_row [0:NBR-1];
+    wire [15:0]    rs_bidx = `T_B(rs_t);
+    wire [P*W-1:0] rs_brow = bias_row[rs_bidx[LOG2P +: BR_W]];
+    wire [W-1:0]   rs_bias = rs_brow[rs_bidx[LOG2P-1:0]*W +: W];
 
     // stage PB: + bias << FA
     reg              pb_v;
@@ -436,16 +438,6 @@ module cnn_core #(
                      .out_o(rq_g[gl*GW +: GW]), .ovf_o(ov_g[gl]));
         end
     endgenerate
-
-    function [BO_W-1:0] bias_wi;             // bias cache entry of lane l of a load beat at entry e
-        input [15:0] e;
-        input integer lane;
-        reg [15:0] sum;
-        begin
-            sum = e + lane[15:0];
-            bias_wi = sum[BO_W-1:0];
-        end
-    endfunction
 
     function [NL_W+1:0] desc_base;          // word address of a layer's descriptor
         input [NL_W-1:0] layer;
@@ -778,12 +770,11 @@ module cnn_core #(
         end
     end
 
+    // bias cache load: a load beat carries biases j*P .. j*P+P-1 (its O address is j*P): one row
+    wire [15:0] bl_a = `T_A(t2);
     always @(posedge clk) begin
-        if (`T_V(t2) && uop == U_BIAS) begin
-            for (l = 0; l < P; l = l + 1)
-                if ({16'd0, `T_A(t2)} + l < MAX_OUT)
-                    bias_q[bias_wi(`T_A(t2), l)] <= xd[l*W +: W];
-        end
+        if (`T_V(t2) && uop == U_BIAS)
+            bias_row[bl_a[LOG2P +: BR_W]] <= xd;
     end
 
     // ---------------------------------------------------------------- read ports
@@ -1433,7 +1424,7 @@ module cnn_core #(
     // need, the label's upper bits (checked at load), and the observation points the end-to-end
     // testbench logs through the hierarchy (phase log, sample / step pulses)
     wire unused_obs = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, am_wa, dm_wa, wm_wa, gm_wa, im_wa, label_q, t3,
-                        rs_t, rs_bidx, pk_k, mac_valid, mso_e, desc_addr, ph_end, ph_code, ph_layer, ph_cycles,
+                        rs_t, rs_bidx, bl_a, pk_k, mac_valid, mso_e, desc_addr, ph_end, ph_code, ph_layer, ph_cycles,
                         sample_done, step_done};
 
     `undef T_V
