@@ -145,39 +145,36 @@ module cnn_core_tb #(
         end
     endtask
 
+    // one memory write port: "<tag> <addr> <count> <hex>"; the data is zero-extended to the widest
+    // memory word (GMEM), which the parser ignores (lanes are taken from the low end)
+    task log_wr;
+        input [7:0]        tag;
+        input              en;
+        input [31:0]       addr;
+        input [31:0]       count;
+        input [P*24-1:0]   data;
+        begin
+            check_x(en, {tag, ".wr_en_i"});
+            if (en === 1'b1) begin
+                $fwrite(fd, "%s %0d %0d %h\n", tag, addr, count, data);
+                any_line = 1'b1;
+            end
+        end
+    endtask
+
     always @(posedge clk) begin
         any_line = 1'b0;
         // memory write ports, in tag order A D W G I
-        check_x(u_core.u_amem.wr_en_i, "A.wr_en_i");
-        if (u_core.u_amem.wr_en_i === 1'b1) begin
-            $fwrite(fd, "A %0d %0d %h\n", u_core.u_amem.wr_addr_i, u_core.u_amem.wr_count_i,
-                    u_core.u_amem.wr_data_i);
-            any_line = 1'b1;
-        end
-        check_x(u_core.u_dmem.wr_en_i, "D.wr_en_i");
-        if (u_core.u_dmem.wr_en_i === 1'b1) begin
-            $fwrite(fd, "D %0d %0d %h\n", u_core.u_dmem.wr_addr_i, u_core.u_dmem.wr_count_i,
-                    u_core.u_dmem.wr_data_i);
-            any_line = 1'b1;
-        end
-        check_x(u_core.u_wmem.wr_en_i, "W.wr_en_i");
-        if (u_core.u_wmem.wr_en_i === 1'b1) begin
-            $fwrite(fd, "W %0d %0d %h\n", u_core.u_wmem.wr_addr_i, u_core.u_wmem.wr_count_i,
-                    u_core.u_wmem.wr_data_i);
-            any_line = 1'b1;
-        end
-        check_x(u_core.u_gmem.wr_en_i, "G.wr_en_i");
-        if (u_core.u_gmem.wr_en_i === 1'b1) begin
-            $fwrite(fd, "G %0d %0d %h\n", u_core.u_gmem.wr_addr_i, u_core.u_gmem.wr_count_i,
-                    u_core.u_gmem.wr_data_i);
-            any_line = 1'b1;
-        end
-        check_x(u_core.u_imem.wr_en_i, "I.wr_en_i");
-        if (u_core.u_imem.wr_en_i === 1'b1) begin
-            $fwrite(fd, "I %0d %0d %h\n", u_core.u_imem.wr_addr_i, u_core.u_imem.wr_count_i,
-                    u_core.u_imem.wr_data_i);
-            any_line = 1'b1;
-        end
+        log_wr("A", u_core.u_amem.wr_en_i, u_core.u_amem.wr_addr_i, u_core.u_amem.wr_count_i,
+               u_core.u_amem.wr_data_i);
+        log_wr("D", u_core.u_dmem.wr_en_i, u_core.u_dmem.wr_addr_i, u_core.u_dmem.wr_count_i,
+               u_core.u_dmem.wr_data_i);
+        log_wr("W", u_core.u_wmem.wr_en_i, u_core.u_wmem.wr_addr_i, u_core.u_wmem.wr_count_i,
+               u_core.u_wmem.wr_data_i);
+        log_wr("G", u_core.u_gmem.wr_en_i, u_core.u_gmem.wr_addr_i, u_core.u_gmem.wr_count_i,
+               u_core.u_gmem.wr_data_i);
+        log_wr("I", u_core.u_imem.wr_en_i, u_core.u_imem.wr_addr_i, u_core.u_imem.wr_count_i,
+               u_core.u_imem.wr_data_i);
         // gradient tap
         check_x(u_core.gtap_valid, "gtap_valid");
         if (u_core.gtap_valid === 1'b1) begin
