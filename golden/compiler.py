@@ -25,6 +25,9 @@ from .spec import Net, validate
 
 OPS = {"conv": 1, "dense": 2, "relu": 3, "sigmoid": 4, "maxpool": 5}
 HEAD_CODES = {"softmax_ce": 0, "sigmoid_mse": 1}
+# STATUS[15:8] error codes of the core (rtl/cnn_core.v header, docs/architecture.md section 5)
+ERRORS = {1: "unknown op", 2: "bad geometry", 3: "compile-time maximum exceeded",
+          4: "unsupported structure", 5: "stream framing", 6: "label out of range"}
 ADDR_BITS = 16
 
 
