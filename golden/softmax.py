@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .requantize import requantize
-from .spec import Fmt
+from .spec import SOFTMAX_MAX_ACT_FRAC, Fmt
 
 EXP_INT_N = 16
 P_FRAC = 16
@@ -40,7 +40,14 @@ def ln_mant_table() -> np.ndarray:
     return np.rint(np.log1p(np.arange(256, dtype=np.float64) / 256) * 65536).astype(np.int64)
 
 
+def _check_act(act: Fmt):
+    if act.frac > SOFTMAX_MAX_ACT_FRAC:
+        raise ValueError(f"softmax: act.frac={act.frac} ({act}) exceeds {SOFTMAX_MAX_ACT_FRAC} "
+                         "(the loss aligns d_y to Q16.16 by a left shift)")
+
+
 def exps(z, act: Fmt) -> np.ndarray:
+    _check_act(act)
     z = np.asarray(z, dtype=np.int64)
     d = z.max() - z
     n = d >> act.frac
@@ -57,14 +64,16 @@ def probs(z, act: Fmt) -> np.ndarray:
 
 
 def delta(z, label: int, act: Fmt, delta_fmt: Fmt, rounding: str):
-    """-> (delta codes, flag)"""
+    """-> (delta codes, flag). Always saturates, like rtl/softmax.v (spec.validate rejects
+    overflow='wrap' with this head)."""
     p = probs(z, act)
     y = np.zeros_like(p)
     y[label] = 1 << P_FRAC
-    return requantize(p - y, P_FRAC - delta_fmt.frac, delta_fmt, rounding)
+    return requantize(p - y, P_FRAC - delta_fmt.frac, delta_fmt, rounding, "saturate")
 
 
 def loss(z, label: int, act: Fmt) -> int:
+    _check_act(act)
     z = np.asarray(z, dtype=np.int64)
     s = int(exps(z, act).sum())
     b = s.bit_length() - 1

@@ -15,6 +15,7 @@ from typing import Tuple
 
 ROUNDING_MODES = ("truncate", "half_up", "half_even", "stochastic")
 OVERFLOW_MODES = ("saturate", "wrap")
+SOFTMAX_MAX_ACT_FRAC = 16   # softmax_ce loss: d_y << (16 - Fa) into Q16.16 (rtl/softmax.v FA <= 16)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,35 @@ class Net:
             bwd += m + (m if i != first else 0)
         return fwd, bwd
 
+    def mac_sums(self):
+        """Terms of every MAC sum of a train step: {(layer index, phase): terms}.
+
+        conv: fwd C*k*k, dk and db one term per output position, dx F*k*k; dense: fwd one term per
+        input, dx one per output, dw and db a single product. No dx for the first parameter layer.
+        A forward sum also adds the aligned bias (b << Fa), which is not counted as a term.
+        """
+        shapes, out = self.shapes(), {}
+        first = self.param_layers()[0] if self.param_layers() else -1
+        for i, l in enumerate(self.layers):
+            si, so = shapes[i], shapes[i + 1]
+            if l.kind == "conv":
+                out[(i, "fwd")] = si[0] * l.k * l.k
+                out[(i, "dk")] = out[(i, "db")] = so[1] * so[2]
+                if i != first:
+                    out[(i, "dx")] = l.n * l.k * l.k
+            elif l.kind == "dense":
+                out[(i, "fwd")] = _numel(si)
+                out[(i, "dw")] = out[(i, "db")] = 1
+                if i != first:
+                    out[(i, "dx")] = l.n
+        return out
+
+    def longest_sum(self):
+        """-> (terms, [(layer index, phase), ...]): the longest MAC sum(s) of a train step."""
+        sums = self.mac_sums()
+        n = max(sums.values())
+        return n, [key for key, v in sums.items() if v == n]
+
     def describe(self) -> str:
         parts = []
         for l in self.layers:
@@ -223,6 +253,8 @@ def validate(net: Net) -> Net:
             raise ValueError(f"net {net.name}: {name}={getattr(f, name)!r} not in {ROUNDING_MODES}")
     if f.overflow not in OVERFLOW_MODES:
         raise ValueError(f"net {net.name}: overflow={f.overflow!r} not in {OVERFLOW_MODES}")
+    if net.head == "softmax_ce":
+        _validate_softmax(net)
     if not (0 < f.lfsr_seed < 2 ** 32):
         raise ValueError(f"net {net.name}: lfsr_seed must be a non-zero 32-bit value")
     if net.batch < 1:
@@ -230,6 +262,17 @@ def validate(net: Net) -> Net:
     if not (0 < net.lr < 2.0 ** (f.lr.width - 1 - f.lr.frac)):
         raise ValueError(f"net {net.name}: lr={net.lr} not representable in {f.lr}")
     return net
+
+
+def _validate_softmax(net: Net):
+    """The softmax_ce head's limits (those of rtl/softmax.v)."""
+    f = net.fmt
+    if f.act.frac > SOFTMAX_MAX_ACT_FRAC:
+        raise ValueError(f"net {net.name}: act.frac={f.act.frac} ({f.act}): the softmax_ce head supports "
+                         f"at most {SOFTMAX_MAX_ACT_FRAC} act fractional bits")
+    if f.overflow == "wrap":
+        raise ValueError(f"net {net.name}: overflow='wrap' is not supported with the softmax_ce head "
+                         "(its delta narrowing always saturates, as rtl/softmax.v does); use 'saturate'")
 
 
 # ---------------------------------------------------------------- the named specs
