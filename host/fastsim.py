@@ -43,12 +43,19 @@ def _verilator() -> str:
     return v
 
 
-def _key(params: dict) -> str:
+# Verilator and compiler flags of the model (part of the cache key). Measured on the 2-core EPYC
+# machines, network A at P = 8 (docs/fastpath.md has the table).
+VFLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert")
+OPT_FAST = "-O3"
+
+
+def _key(params: dict, vflags=VFLAGS, opt=OPT_FAST, pgo=True) -> str:
     h = hashlib.sha1()
     for p in sorted(RTL.glob("*.v")) + sorted((RTL / "tables").glob("*.hex")) + [HOST_CPP, Path(__file__)]:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(repr(sorted(params.items())).encode())
+    h.update(repr((tuple(vflags), opt, pgo)).encode())
     h.update(subprocess.run([_verilator(), "--version"], capture_output=True, text=True).stdout.encode())
     tag = "_".join(f"{k}{v}" for k, v in sorted(params.items())) or "default"
     return f"{tag}-{h.hexdigest()[:12]}"
@@ -63,10 +70,11 @@ def _run(cmd, log: Path, cwd: Path):
         raise BuildError(f"{cmd[0]} failed (exit {r.returncode}); see {log}")
 
 
-def build(params: dict | None = None, quiet: bool = True) -> Path:
+def build(params: dict | None = None, quiet: bool = True, vflags=VFLAGS, opt: str = OPT_FAST,
+          pgo: bool = True) -> Path:
     """-> path of the shared library for these core parameters (built if missing or stale)."""
     params = {k: int(v) for k, v in (params or {}).items()}
-    key = _key(params)
+    key = _key(params, vflags, opt, pgo)
     d = BUILD / key
     lib = d / "libcnn_core_host.so"
     if lib.exists():
@@ -85,14 +93,31 @@ def build(params: dict | None = None, quiet: bool = True) -> Path:
         gen = [f"-G{k}={v}" for k, v in sorted(params.items())]
         gen += [f'-G{k}="{RTL / "tables" / f}"' for k, f in TABLE_PARAMS.items()]
         obj = d / "obj"
-        _run([_verilator(), "--cc", "-O3", "-Wno-fatal", "--top-module", "cnn_core", f"-I{RTL}",
+        _run([_verilator(), "--cc", *vflags, "-Wno-fatal", "--top-module", "cnn_core", f"-I{RTL}",
               "-CFLAGS", "-fPIC", "-Mdir", obj, *gen, *sorted(RTL.glob("*.v"))], log, d)
-        _run(["make", "-s", "-C", obj, "-f", "Vcnn_core.mk", "OPT_FAST=-O3", f"-j{os.cpu_count() or 2}"],
-             log, d)
+
+        def compile_and_link(flags: str, out: Path):
+            for f in list(obj.glob("*.o")) + list(obj.glob("*.a")):
+                f.unlink()
+            _run(["make", "-s", "-C", obj, "-f", "Vcnn_core.mk", f"OPT_FAST={flags}",
+                  f"-j{os.cpu_count() or 2}"], log, d)
+            _run(["g++", "-shared", "-fPIC", *flags.split(), "-std=c++17", "-pthread", f"-I{obj}",
+                  f"-I{vroot}/include", f"-I{vroot}/include/vltstd", HOST_CPP,
+                  f"{vroot}/include/verilated.cpp", f"{vroot}/include/verilated_threads.cpp",
+                  obj / "Vcnn_core__ALL.a", "-o", out], log, d)
+
         tmp = d / f"lib.tmp{os.getpid()}.so"
-        _run(["g++", "-shared", "-fPIC", "-O2", "-std=c++17", "-pthread", f"-I{obj}", f"-I{vroot}/include",
-              f"-I{vroot}/include/vltstd", HOST_CPP, f"{vroot}/include/verilated.cpp", f"{vroot}/include/verilated_threads.cpp",
-              obj / "Vcnn_core__ALL.a", "-o", tmp], log, d)
+        if pgo:
+            # profile-guided: an instrumented model trains a few steps of A and B, then the model is
+            # compiled again with the profile (about +15-25 % cycles/s; docs/fastpath.md)
+            inst = d / f"inst.tmp{os.getpid()}.so"
+            compile_and_link(f"{opt} -fprofile-generate -fprofile-update=single", inst)
+            _run([sys.executable, "-m", "host.fastsim", "--profile", inst,
+                  *[f"{k}={v}" for k, v in sorted(params.items())]], log, REPO)
+            inst.unlink()
+            compile_and_link(f"{opt} -fprofile-use -fprofile-partial-training -Wno-missing-profile", tmp)
+        else:
+            compile_and_link(opt, tmp)
         tmp.replace(lib)
     return lib
 
@@ -194,10 +219,37 @@ class FastSim:
         return rc, st.value, taken.value, out[:n], out_last[:n]
 
 
+def profile_workload(lib: Path, params: dict, steps: int = 12):
+    """Train `steps` steps each of A and B (random samples, checked against the golden model) on the
+    instrumented library: the profile of a PGO build. Nets that exceed the core's maxima are skipped."""
+    from golden.spec import get_net
+    from .core import CoreError
+    from . import session as hs
+    rng = np.random.default_rng(1)
+    for name in ("A", "B"):
+        net = get_net(name)
+        try:
+            s = hs.Session(net, P=params.get("P", 8), sim=lambda p: FastSim(lib=lib), seed=0,
+                           core_params={k: v for k, v in params.items() if k != "P"})
+            xs = rng.integers(0, 1 << net.fmt.act.frac, (steps, *net.input_shape))
+            ys = rng.integers(0, net.n_classes, steps)
+            for i in range(steps):
+                s.train_step(xs[i:i + 1], ys[i:i + 1])
+            s.close()
+        except CoreError as e:
+            print(f"profile: {name} skipped ({e})")
+            continue
+        print(f"profile: {name} {steps} steps, {s.stats.mismatches} mismatches")
+
+
 def main(argv=None):
     """python -m host.fastsim [NAME=VALUE ...] ... : build one library per argument group (P=8 P=4 builds
-    two: every argument that starts with P= starts a new parameter set)."""
+    two: every argument that starts with P= starts a new parameter set).
+    python -m host.fastsim --profile LIB [NAME=VALUE ...]: the PGO workload (build() runs it)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--profile"]:
+        profile_workload(Path(argv[1]), {k: int(v) for k, _, v in (a.partition("=") for a in argv[2:])})
+        return
     sets, cur = [], None
     for a in argv:
         k, _, v = a.partition("=")
