@@ -9,27 +9,38 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SIM_SAMPLES  ?= 10000
 TEST_SAMPLES ?= 2000
 RTL_SRCS   := $(sort $(wildcard rtl/*.v))
+# fast path: training epochs of `make demo` and the lanes of its simulated core
+DEMO_P     ?= 8
+# NumPy's BLAS threads spin on the second core; the demo and the tests run one process per core instead
+export OPENBLAS_NUM_THREADS ?= 1
+# every test process of one `make test` / `make sim` writes its reports under build/reports/runs/<id>/
+export REPORT_RUN_ID ?= $(shell date -u +%Y%m%dT%H%M%S)-$(shell echo $$PPID)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools sim test test-golden lint synth-check synth bench demo tables clean
+.PHONY: help venv tools fastsim sim test test-golden lint synth-check synth bench demo demo-seeds readme tables clean
 
 help:
 	@echo "cnn-train-core targets:"
-	@echo "  make demo         train the float and fixed models on digits, write build/demo/report.json + plots"
+	@echo "  make demo         train A and B on the RTL core (Verilator fast path) beside the float and fixed"
+	@echo "                    golden models, every step checked; writes build/demo/report.json + training.png"
+	@echo "  make demo-seeds   the same over seeds 0-4 (mean ± sd of float, fixed, RTL accuracy), build/demo-seeds/"
+	@echo "  make fastsim      build (or find cached) the Verilated core host, build/fastsim/"
 	@echo "  make test         the whole suite, short vector counts (what CI runs)"
 	@echo "  make test-golden  only the golden-model tests (no simulators)"
 	@echo "  make sim          the RTL testbenches, full vector counts ($(SIM_SAMPLES) per block)"
 	@echo "  make lint         verilator --lint-only -Wall on rtl/ (waivers in rtl/lint_waivers.vlt)"
 	@echo "  make synth-check  yosys synthesis of every block for ECP5 and iCE40 (no latches)"
 	@echo "  make synth        resources and Fmax (yosys + nextpnr; the core: ~1 h), writes build/synth/"
-	@echo "  make bench        cycle model and golden-model speed, writes build/bench/*.json"
+	@echo "  make bench        cycle model, golden-model and simulator speed, writes build/bench/*.json"
 	@echo "  make tables       regenerate rtl/tables/*.hex from golden/"
+	@echo "  make readme       regenerate README.md's generated tables from build/ reports"
 	@echo "  make clean        remove build/ and .venv/"
 	@echo "Variables: NUM_SAMPLES, COCOTB_RANDOM_SEED, WAVES=1, JOBS"
 
 # ---------------------------------------------------------------- set-up
 tools:
-	@for t in iverilog verilator; do \
+	@# the fast path compiles the Verilated core with g++ (Debian's verilator does not pull it in)
+	@for t in iverilog verilator g++; do \
 	  if ! command -v $$t >/dev/null 2>&1; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	      echo "installing $$t with apt-get"; \
@@ -49,8 +60,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # ---------------------------------------------------------------- main job
-demo: $(STAMP)
-	$(PY) scripts/train.py --net A --net B --out build/demo
+# the library is cached under build/fastsim/<params>-<hash of rtl/, tables, host>: rebuilt when rtl/ changes
+fastsim: $(STAMP) tools
+	$(PY) -m host.fastsim P=$(DEMO_P)
+
+demo: fastsim
+	$(PY) scripts/train.py --net A --net B --sim fast --P $(DEMO_P) --out build/demo
+
+demo-seeds: fastsim
+	$(PY) scripts/train.py --net A --net B --sim fast --P $(DEMO_P) --seeds 0-4 --out build/demo-seeds
 
 # ---------------------------------------------------------------- tests
 test: $(STAMP) tools
@@ -75,8 +93,11 @@ synth-check: $(STAMP)
 synth: $(STAMP)
 	$(PY) scripts/synth.py --pnr --core
 
-bench: $(STAMP)
+bench: fastsim
 	$(PY) scripts/bench.py --out build/bench
+
+readme: $(STAMP)
+	$(PY) scripts/readme_tables.py
 
 tables: $(STAMP)
 	$(PY) scripts/export_tables.py --out rtl/tables

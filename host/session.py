@@ -65,6 +65,7 @@ class Stats:
     weights_checked: int = 0
     sim_cycles: int = 0             # simulated cycles of training steps (start write to last beat)
     sim_seconds: float = 0.0        # wall time inside the simulator calls
+    sim_cpu_seconds: float = 0.0    # this process's CPU time inside them (independent of other load)
     golden_seconds: float = 0.0
     first: list = field(default_factory=list)
 
@@ -132,10 +133,11 @@ class Session:
         t0 = time.perf_counter()
         traces = self.fx.train_step(xs, labels)
         exp = [expected_packet(tr, int(y), self.fx, True) for tr, y in zip(traces, labels)]
-        t1 = time.perf_counter()
+        t1, u1 = time.perf_counter(), time.process_time()
         res = self.core.train(xs, labels, cycles_per_sample=self.cyc_train, **{**self._pause_kw(), **kw})
-        t2 = time.perf_counter()
+        t2, u2 = time.perf_counter(), time.process_time()
         st = self.stats
+        st.sim_cpu_seconds += u2 - u1
         st.golden_seconds += t1 - t0
         st.sim_seconds += t2 - t1
         st.sim_cycles += res.cycles
