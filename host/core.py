@@ -77,6 +77,7 @@ class StepResult:
     status: int
     cycles: int             # simulated cycles of the whole call (start write to the last result beat)
     taken: int              # sample beats the core accepted
+    stopped: bool = False   # the run ended at stop_after (a reset test: the step is still going)
 
 
 def _signed(v: int, w: int = 32) -> int:
@@ -220,7 +221,8 @@ class Core:
             stop_after)
         res = StepResult(split_packets(out, out_last), status, self.sim.cycles - c0, taken)
         if rc == 2:
-            return res                       # stopped on request (the caller resets)
+            res.stopped = True               # stopped on request (the caller resets)
+            return res
         if rc:
             raise CoreTimeout(op, "STATUS.done or STATUS.error", self.budget(n, train, cycles_per_sample),
                               self.status())
