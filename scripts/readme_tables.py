@@ -8,6 +8,8 @@ rewritten from its report; a table whose report is missing is left as it is (and
   rtl_demo      build/demo/report.json          (make demo: the RTL run of seed 0)
   rtl_seeds     build/demo-seeds/report.json    (make demo-seeds: mean ± sd over seeds)
   sim_speed     build/bench/sim_speed.json      (make bench)
+  verif_blocks, verif_core, verif_fast
+                build/reports/verification.json (make sim: scripts/verif_table.py --run <its run>)
 --check exits 1 when a table would change (README out of date with the reports present).
 """
 from __future__ import annotations
@@ -93,7 +95,17 @@ def sim_speed() -> str | None:
     return "\n".join(rows)
 
 
-TABLES = {"rtl_demo": rtl_demo, "rtl_seeds": rtl_seeds, "sim_speed": sim_speed}
+def _verif(part: str):
+    def fn() -> str | None:
+        v = _load("build/reports/verification.json")
+        if not v or not v.get(part):
+            return None
+        return f"From {v['source']} ({v['date']}), `scripts/verif_table.py`:\n\n{v[part]}"
+    return fn
+
+
+TABLES = {"rtl_demo": rtl_demo, "rtl_seeds": rtl_seeds, "sim_speed": sim_speed,
+          "verif_blocks": _verif("blocks"), "verif_core": _verif("core"), "verif_fast": _verif("fast")}
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The README's verification tables from the testbenches' own reports: per block and parameter set
-(tests, outputs checked, mismatches, mutants caught, date) and the training core end to end.
+(tests, outputs checked, mismatches, mutants caught, date), the training core end to end (cocotb), and
+the fast-path tests (whole epochs, random programs, malformed tables, resets).
 
     python scripts/verif_table.py [--run ID | --merge] [--runs build/reports/runs]
                                   [--out build/reports/verification.md]
+    (also writes verification.json beside --out: the three tables, for scripts/readme_tables.py)
     python scripts/verif_table.py --jsonl build/reports/scoreboards.jsonl [--core-json ...]   (old files)
 
 Reports (tb/tbkit.py, host/report.py): every test process writes its own files under
@@ -12,6 +14,8 @@ build/reports/runs/<run id>/, atomically (a reader sees a whole file or none):
                                          scoreboard (tbkit.record)
   core_<net>_P<p>_B<batch>_<sim>.json    {"kind": "core", ...} one end-to-end training run (tb/cnn_core)
   test_<pytest node>_<sim>_<params>.json {"kind": "test", "state": running | passed | failed}
+  fastpath_<what>.json                   the fast-path tests (tb/fastpath, host/report.py): configs,
+                                         epochs, random nets, malformed tables, resets
 The run id is REPORT_RUN_ID (the Makefile sets one per `make test` / `make sim`), else one per pytest
 run. A run is complete when none of its pytest entries is still "running" (an interrupted or
 unfinished run is never picked by default).
@@ -42,7 +46,7 @@ def read_dir(d: Path) -> dict:
     """One run directory -> {"id", "mtime", "records", "core": {key: entry}, "tests": {name: entry},
     "running": [node ids still running]}. Unreadable files are skipped (the writers rename whole
     files into place, so only foreign files can be partial)."""
-    run = {"id": d.name, "mtime": 0.0, "records": [], "core": {}, "tests": {}, "running": []}
+    run = {"id": d.name, "mtime": 0.0, "records": [], "core": {}, "fast": {}, "tests": {}, "running": []}
     for f in sorted(d.glob("*.json")):
         try:
             e = json.loads(f.read_text())
@@ -56,6 +60,8 @@ def read_dir(d: Path) -> dict:
             run["records"] += [{**r, "run_id": d.name} for r in e.get("records", [])]
         elif kind == "core":
             run["core"][core_key(e)] = {**e, "run_id": d.name}
+        elif f.stem.startswith("fastpath_"):
+            run["fast"][f.stem] = {**e, "run_id": d.name}
         elif kind == "test":
             run["tests"][f.stem] = e
             if e.get("state") == "running":
@@ -84,15 +90,16 @@ def row_key(r: dict) -> tuple:
 
 
 def merge(runs: list) -> tuple:
-    """(records, core) with, for every table row, the records of the newest run that has it."""
-    rows, core = {}, {}
+    """(records, core, fast) with, for every table row, the records of the newest run that has it."""
+    rows, core, fast = {}, {}, {}
     for run in runs:                       # oldest first: newer runs replace rows
         by_row = defaultdict(list)
         for r in run["records"]:
             by_row[row_key(r)].append(r)
         rows.update(by_row)
         core.update(run["core"])
-    return [r for recs in rows.values() for r in recs], core
+        fast.update(run["fast"])
+    return [r for recs in rows.values() for r in recs], core, fast
 
 
 # ----------------------------------------------------------------------------- tables
@@ -157,16 +164,66 @@ def core_table(runs: dict) -> str:
     return "\n".join(lines)
 
 
-def render(records, core, source: str) -> str:
+def _codes(c: dict) -> str:
+    return ", ".join(f"{k}: {_n(v)}" for k, v in sorted((c or {}).items(), key=lambda kv: int(kv[0])))
+
+
+def fast_table(fast: dict) -> str:
+    """The fast-path tests' reports ({name: entry}, tb/fastpath) as one row per test."""
+    lines = ["| fast-path test | what ran | checked | mismatches | notes | date |",
+             "|---|---|---|---|---|---|"]
+    cfgs = {k: e for k, e in fast.items() if k.startswith("fastpath_") and "net" in e and "batch" in e}
+    for k, e in sorted(cfgs.items(), key=lambda kv: (str(kv[1].get("net")), int(kv[1].get("P") or 0),
+                                                     int(kv[1].get("batch") or 0))):
+        lines.append(f"| config {e.get('net')} P={e.get('P')} batch {e.get('batch')} "
+                     f"| {_n(e.get('steps'))} steps, pauses {e.get('pauses', '-')} "
+                     f"| {_n(e.get('packets_checked'))} packets, {_n(e.get('weights_checked'))} weights "
+                     f"| {_n(e.get('mismatches'))} | {_n(e.get('cycles_per_step'))} cycles/step | {_day(e)} |")
+    for k, e in sorted(fast.items()):
+        if not k.startswith("fastpath_epoch_"):
+            continue
+        acc = e.get("accuracy_rtl")
+        same = "= fixed" if acc is not None and acc == e.get("accuracy_fixed") else \
+            f"fixed {e.get('accuracy_fixed')}"
+        acc_txt = f"{100 * acc:.2f} %" if isinstance(acc, (int, float)) else "-"
+        lines.append(f"| epoch {e.get('net')} P={e.get('P')} | {_n(e.get('steps'))} steps (one epoch) "
+                     f"| {_n(e.get('packets_checked'))} packets, every weight after the epoch "
+                     f"| {_n(e.get('mismatches'))} | test accuracy on the core {acc_txt} ({same}) | {_day(e)} |")
+    e = fast.get("fastpath_random_nets")
+    if e:
+        heads = ", ".join(f"{k} {v}" for k, v in sorted((e.get("by_head") or {}).items()))
+        ps = ", ".join(f"P={k}: {v}" for k, v in sorted((e.get("by_P") or {}).items()))
+        lines.append(f"| random valid nets | {_n(e.get('nets'))} nets ({ps}; {heads}) "
+                     f"| {_n(e.get('steps'))} steps, packets and every weight after each "
+                     f"| {_n(e.get('mismatches'))} | seed {e.get('run_seed')} | {_day(e)} |")
+    e = fast.get("fastpath_malformed_tables")
+    if e:
+        lines.append(f"| malformed descriptor tables | {_n(e.get('tables'))} tables (expected codes "
+                     f"{_codes(e.get('codes'))}) | error code vs desc_check, no hang, "
+                     f"{_n(e.get('weight_windows'))} WMEM windows unchanged | {_n(e.get('mismatches'))} "
+                     f"| mutant twin disagreed {_n(e.get('mutant_disagreements'))} times; seed {e.get('run_seed')} "
+                     f"| {_day(e)} |")
+    e = fast.get("fastpath_random_resets")
+    if e:
+        kept = ", ".join(f"{k} {v}" for k, v in sorted((e.get("kept") or {}).items()))
+        lines.append(f"| resets at random cycles | {_n(e.get('resets'))} resets | reset state, kept weights "
+                     f"({kept}), training after it | {_n(e.get('mismatches'))} | seed {e.get('run_seed')} "
+                     f"| {_day(e)} |")
+    return "\n".join(lines)
+
+
+def render(records, core, source: str, fast: dict | None = None) -> str:
     md = table(records) if records else "(no scoreboard records)"
     if core:
         md += f"\n\nTraining core end to end ({source}):\n\n" + core_table(core)
+    if fast:
+        md += f"\n\nFast path ({source}):\n\n" + fast_table(fast)
     return md
 
 
 # ----------------------------------------------------------------------------- main
 def select(a, runs: list):
-    """-> (records, core, description) for the options, or raise SystemExit."""
+    """-> (records, core, fast, description) for the options, or raise SystemExit."""
     if a.run:
         d = Path(a.runs) / a.run
         if not d.is_dir():
@@ -175,19 +232,19 @@ def select(a, runs: list):
         if run["running"]:
             print(f"warning: run {a.run} is not complete: {len(run['running'])} entries still running "
                   f"(first: {run['running'][0]})", file=sys.stderr)
-        return run["records"], run["core"], f"run {a.run}"
+        return run["records"], run["core"], run["fast"], f"run {a.run}"
     done = [r for r in runs if complete(r)]
     if not done:
         unfinished = f" ({len(runs)} unfinished)" if runs else ""
         raise SystemExit(f"error: no complete run under {a.runs}{unfinished}: run `make sim` (or pytest tb) first")
     if a.merge:
-        records, core = merge(done)
-        return records, core, f"newest of {len(done)} complete runs per row"
+        records, core, fast = merge(done)
+        return records, core, fast, f"newest of {len(done)} complete runs per row"
     run = done[-1]
     skipped = [r["id"] for r in runs if r["mtime"] > run["mtime"]]
     if skipped:
         print(f"note: newer unfinished runs skipped: {', '.join(skipped)}", file=sys.stderr)
-    return run["records"], run["core"], f"run {run['id']}"
+    return run["records"], run["core"], run["fast"], f"run {run['id']}"
 
 
 def main(argv=None):
@@ -206,14 +263,21 @@ def main(argv=None):
         records = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
         core_p = Path(a.core_json) if a.core_json else p.with_name("core.json")
         core = json.loads(core_p.read_text()) if core_p.is_file() else {}
-        source = str(p)
+        source, fast = str(p), {}
     else:
-        records, core, source = select(a, read_runs(Path(a.runs)))
-    md = render(records, core, source)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(a.out).with_name(f".{Path(a.out).name}.tmp{os.getpid()}")
-    tmp.write_text(md + "\n")
-    tmp.replace(a.out)
+        records, core, fast, source = select(a, read_runs(Path(a.runs)))
+    md = render(records, core, source, fast)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dates = [_day(r) for r in records] + [_day(e) for e in list(core.values()) + list(fast.values())]
+    tables = {"source": source, "date": max(dates) if dates else "",
+              "blocks": table(records) if records else None,
+              "core": core_table(core) if core else None,
+              "fast": fast_table(fast) if fast else None}
+    for path, text in ((out, md + "\n"), (out.with_suffix(".json"), json.dumps(tables, indent=1) + "\n")):
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(text)
+        tmp.replace(path)
     print(md)
     print(f"\n({source}; written {a.out})", file=sys.stderr)
 

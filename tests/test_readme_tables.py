@@ -31,5 +31,14 @@ def test_tables_follow_reports(tmp_path, monkeypatch):
     assert m.main([]) == 0
     text = (tmp_path / "README.md").read_text()
     assert "812,345" in text and "1/353" in text and "not measured: RuntimeError: no wheel" in text
-    assert "not met" in text and text.count("old") == 2   # the other two blocks untouched
+    assert "not met" in text and text.count("old") == len(m.TABLES) - 1   # the others untouched
     assert m.main(["--check"]) == 0
+    # the verification tables come from verif_table's JSON; a part that is missing stays as it is
+    (tmp_path / "build" / "reports").mkdir(parents=True)
+    v = {"source": "run r9", "date": "2026-12-04", "blocks": "| block |\n|---|\n| relu |", "core": None,
+         "fast": "| fast-path test |"}
+    (tmp_path / "build" / "reports" / "verification.json").write_text(json.dumps(v))
+    assert m.main([]) == 0
+    text = (tmp_path / "README.md").read_text()
+    assert "From run r9 (2026-12-04), `scripts/verif_table.py`:\n\n| block |\n|---|\n| relu |" in text
+    assert "| fast-path test |" in text and text.count("old") == len(m.TABLES) - 3   # verif_core: none

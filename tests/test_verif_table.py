@@ -77,3 +77,34 @@ def test_latest_complete_run_and_merge(tmp_path, capsys):
     V.main(["--runs", str(runs), "--run", "r1", "--out", str(out)])
     md = out.read_text()
     assert "| relu | W=8 | 2 | 100 | 0 | 1 |" in md                   # mutant counted as caught
+
+
+def test_fast_path_rows_and_json(tmp_path):
+    """The fast-path reports of a run become rows of their own table, and verification.json carries
+    the three tables for readme_tables."""
+    runs = tmp_path / "runs"
+    r = runs / "r1"
+    _write(r, "sb_relu_x_icarus_1", {"kind": "scoreboards", "records": [_sb("relu", "W=8", "test_a", 10, 0)]})
+    _write(r, "fastpath_A8_P4_B3", {"net": "A8", "P": 4, "batch": 3, "pauses": "random", "steps": 50,
+                                    "packets_checked": 150, "weights_checked": 9000, "mismatches": 0,
+                                    "cycles_per_step": 8000.0, "date": "2026-12-02 10:00:00"})
+    _write(r, "fastpath_epoch_A8", {"net": "A8", "P": 4, "steps": 1437, "mismatches": 0, "packets_checked": 1797,
+                                    "accuracy_rtl": 0.9, "accuracy_fixed": 0.9, "date": "2026-12-02 10:00:00"})
+    _write(r, "fastpath_random_nets", {"nets": 200, "steps": 1000, "mismatches": 0, "by_head": {"softmax_ce": 120},
+                                       "by_P": {"4": 100, "8": 100}, "run_seed": 7, "date": "2026-12-02"})
+    _write(r, "fastpath_malformed_tables", {"tables": 10, "codes": {"0": 3, "10": 1, "2": 6}, "mismatches": 2,
+                                            "mutant_disagreements": 4, "weight_windows": 10, "run_seed": 7})
+    _write(r, "fastpath_random_resets", {"resets": 5, "kept": {"old": 3, "mixed": 2, "new": 0},
+                                         "mismatches": 0, "run_seed": 7})
+    out = tmp_path / "v.md"
+    V.main(["--runs", str(runs), "--run", "r1", "--out", str(out)])
+    md = out.read_text()
+    assert "Fast path (run r1)" in md
+    assert "| config A8 P=4 batch 3 | 50 steps, pauses random | 150 packets, 9,000 weights | 0 |" in md
+    assert "test accuracy on the core 90.00 % (= fixed)" in md
+    assert "| random valid nets | 200 nets (P=4: 100, P=8: 100; softmax_ce 120)" in md
+    assert "expected codes 0: 3, 2: 6, 10: 1" in md and "| 2 |" in md      # codes sorted numerically
+    assert "(mixed 2, new 0, old 3)" in md
+    j = json.loads(out.with_suffix(".json").read_text())
+    assert j["source"] == "run r1" and j["date"] == "2026-12-02"
+    assert j["blocks"].startswith("| block |") and j["core"] is None and "random valid nets" in j["fast"]
