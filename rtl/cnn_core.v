@@ -97,7 +97,46 @@ module cnn_core #(
     output wire [31:0]           m_axis_tdata_o,
     output wire                  m_axis_tvalid_o,
     input  wire                  m_axis_tready_i,
-    output wire                  m_axis_tlast_o
+    output wire                  m_axis_tlast_o,
+
+    // Trace (observation only, the way ibex exposes RVFI): what the core writes and when its phases,
+    // samples and steps end. A testbench binds these ports instead of the hierarchy; a board leaves
+    // them open and synthesis removes them. Widths fixed by the parameters; counts are 6 bits
+    // (P <= 32), addresses the core's 16-bit element address (a memory decodes its low bits).
+    // Memory write ports, one beat per cycle: lanes l < count of data are written at addr + l.
+    output wire                  trace_amem_we_o,      // AMEM (activations)
+    output wire [15:0]           trace_amem_addr_o,
+    output wire [5:0]            trace_amem_count_o,
+    output wire [P*W-1:0]        trace_amem_data_o,
+    output wire                  trace_dmem_we_o,      // DMEM (deltas)
+    output wire [15:0]           trace_dmem_addr_o,
+    output wire [5:0]            trace_dmem_count_o,
+    output wire [P*W-1:0]        trace_dmem_data_o,
+    output wire                  trace_imem_we_o,      // IMEM (max-pool argmax codes)
+    output wire [15:0]           trace_imem_addr_o,
+    output wire [5:0]            trace_imem_count_o,
+    output wire [P*2-1:0]        trace_imem_data_o,
+    output wire                  trace_wmem_we_o,      // WMEM (weights and biases)
+    output wire [15:0]           trace_wmem_addr_o,
+    output wire [5:0]            trace_wmem_count_o,
+    output wire [P*W-1:0]        trace_wmem_data_o,
+    output wire                  trace_gmem_we_o,      // GMEM (gradient accumulators, batch > 1)
+    output wire [15:0]           trace_gmem_addr_o,
+    output wire [5:0]            trace_gmem_count_o,
+    output wire [P*GW-1:0]       trace_gmem_data_o,
+    // gradient tap: one beat of requantized gradients in front of the update (weight address)
+    output wire                  trace_gtap_valid_o,
+    output wire [15:0]           trace_gtap_addr_o,
+    output wire [5:0]            trace_gtap_count_o,
+    output wire [P*GW-1:0]       trace_gtap_data_o,
+    // events, one-cycle pulses: a phase ended (its op code, layer and cycles), a sample's result
+    // was sent, a step (its samples and update passes) ended
+    output wire                  trace_phase_valid_o,
+    output wire [7:0]            trace_phase_code_o,
+    output wire [7:0]            trace_phase_layer_o,
+    output wire [31:0]           trace_phase_cycles_o,
+    output wire                  trace_sample_o,
+    output wire                  trace_step_o
 );
 
     // ---------------------------------------------------------------- sizes
@@ -1420,12 +1459,36 @@ module cnn_core #(
         end
     end
 
-    // signals only partly used here: address bits above the memory sizes, tag fields a tap does not
-    // need, the label's upper bits (checked at load), and the observation points the end-to-end
-    // testbench logs through the hierarchy (phase log, sample / step pulses)
-    wire unused_obs = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, am_wa, dm_wa, wm_wa, gm_wa, im_wa, label_q, t3,
-                        rs_t, rs_bidx, bl_a, pk_k, mac_valid, mso_e, desc_addr, ph_end, ph_code, ph_layer, ph_cycles,
-                        sample_done, step_done};
+    // signals only partly used here: read-address bits above the memory sizes, tag fields a tap does
+    // not need, the label's upper bits (checked at load)
+    wire unused_bits = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, label_q, t3,
+                        rs_t, rs_bidx, bl_a, pk_k, mac_valid, mso_e, desc_addr};
+
+    // ---------------------------------------------------------------- trace ports
+    reg [5:0] tr_am_c, tr_dm_c, tr_im_c, tr_wm_c, tr_gm_c, tr_gt_c;   // counts widened to 6 bits
+    always @* begin
+        tr_am_c = 6'd0; tr_am_c[CNT_W-1:0] = am_wc;
+        tr_dm_c = 6'd0; tr_dm_c[CNT_W-1:0] = dm_wc;
+        tr_im_c = 6'd0; tr_im_c[CNT_W-1:0] = im_wc;
+        tr_wm_c = 6'd0; tr_wm_c[CNT_W-1:0] = wm_wc;
+        tr_gm_c = 6'd0; tr_gm_c[CNT_W-1:0] = gm_wc;
+        tr_gt_c = 6'd0; tr_gt_c[CNT_W-1:0] = gtap_count;
+    end
+    assign trace_amem_we_o = am_we;  assign trace_amem_addr_o = am_wa;
+    assign trace_amem_count_o = tr_am_c;  assign trace_amem_data_o = am_wd;
+    assign trace_dmem_we_o = dm_we;  assign trace_dmem_addr_o = dm_wa;
+    assign trace_dmem_count_o = tr_dm_c;  assign trace_dmem_data_o = dm_wd;
+    assign trace_imem_we_o = im_we;  assign trace_imem_addr_o = im_wa;
+    assign trace_imem_count_o = tr_im_c;  assign trace_imem_data_o = im_wd;
+    assign trace_wmem_we_o = wm_we;  assign trace_wmem_addr_o = wm_wa;
+    assign trace_wmem_count_o = tr_wm_c;  assign trace_wmem_data_o = wm_wd;
+    assign trace_gmem_we_o = gm_we;  assign trace_gmem_addr_o = gm_wa;
+    assign trace_gmem_count_o = tr_gm_c;  assign trace_gmem_data_o = gm_wd;
+    assign trace_gtap_valid_o = gtap_valid;  assign trace_gtap_addr_o = gtap_addr;
+    assign trace_gtap_count_o = tr_gt_c;  assign trace_gtap_data_o = gtap_data;
+    assign trace_phase_valid_o = ph_end;  assign trace_phase_code_o = ph_code;
+    assign trace_phase_layer_o = ph_layer;  assign trace_phase_cycles_o = ph_cycles;
+    assign trace_sample_o = sample_done;  assign trace_step_o = step_done;
 
     `undef T_V
     `undef T_F
