@@ -33,7 +33,7 @@ help:
 	@echo "  make synth-check  yosys synthesis of every block for ECP5 and iCE40 (no latches)"
 	@echo "  make synth        resources and Fmax (yosys + nextpnr; the core: ~1 h), writes build/synth/"
 	@echo "  make bench        cycle model, golden-model and simulator speed, writes build/bench/*.json"
-	@echo "  make tables       regenerate rtl/tables/*.hex from golden/"
+	@echo "  make tables       regenerate rtl/tables/*.hex and rtl/cnn_core_defs.vh from golden/"
 	@echo "  make readme       regenerate README.md's generated tables from build/ reports"
 	@echo "  make clean        remove build/ and .venv/"
 	@echo "Variables: NUM_SAMPLES, COCOTB_RANDOM_SEED, WAVES=1, JOBS"

@@ -127,7 +127,7 @@ def yosys_run(name: str, top: str, files: list, target: str, params: dict | None
     log, stat = OUT / f"{name}.log", OUT / f"{name}.stat.json"
     for p in (log, stat):
         p.unlink(missing_ok=True)
-    cmds = [f"read_verilog {' '.join(rel(f) for f in files)}"]
+    cmds = [f"read_verilog -I{rel(RTL)} {' '.join(rel(f) for f in files)}"]
     for k, v in (params or {}).items():
         cmds.append(f"chparam -set {k} {v} {top}")
     cmds += [f"hierarchy -check -top {top}", "proc", LATCH_SELECT, f"{SYNTH_CMD[target]} -top {top}",

@@ -53,13 +53,14 @@ from cocotbext.axi.axil_channels import (AxiLiteARBus, AxiLiteAWBus, AxiLiteBBus
 import core_replay as R
 import tbkit
 from golden import axil_regs as G
+from golden import isa
 from golden import cycle_model
 from golden.fixed_model import FixedNet
 
 ST_BUSY, ST_DONE, ST_ERROR = 1 << G.ST_BUSY, 1 << G.ST_DONE, 1 << G.ST_ERROR
 ST_CODE = 0xFF << G.ST_CODE_LSB
 ST_MASK = ST_BUSY | ST_DONE | ST_ERROR | ST_CODE      # bits the checks look at (not ovf / rejected)
-CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = 1, 2, 4, 8
+CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = (1 << isa.CTRL_BITS[n] for n in ("START", "MODE", "CLEAR", "SEED_LOAD"))
 BURST = 256                                            # words per pipelined AXI-Lite command
 
 # cocotbext-axi 0.1.28 on cocotb 2.1: Task.kill() and Event.data deprecation warnings, one per use
