@@ -9,6 +9,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SIM_SAMPLES  ?= 10000
 TEST_SAMPLES ?= 2000
 RTL_SRCS   := $(sort $(wildcard rtl/*.v))
+SYN_SRCS   := $(sort $(wildcard syn/*.v))
 # fast path: training epochs of `make demo` and the lanes of its simulated core
 DEMO_P     ?= 8
 # NumPy's BLAS threads spin on the second core; the demo and the tests run one process per core instead
@@ -32,7 +33,7 @@ help:
 	@echo "  make synth-check  yosys synthesis of every block for ECP5 and iCE40 (no latches)"
 	@echo "  make synth        resources and Fmax (yosys + nextpnr; the core: ~1 h), writes build/synth/"
 	@echo "  make bench        cycle model, golden-model and simulator speed, writes build/bench/*.json"
-	@echo "  make tables       regenerate rtl/tables/*.hex from golden/"
+	@echo "  make tables       regenerate rtl/tables/*.hex and rtl/cnn_core_defs.vh from golden/"
 	@echo "  make readme       regenerate README.md's generated tables from build/ reports"
 	@echo "  make clean        remove build/ and .venv/"
 	@echo "Variables: NUM_SAMPLES, COCOTB_RANDOM_SEED, WAVES=1, JOBS"
@@ -84,7 +85,9 @@ sim: $(STAMP) tools
 lint: tools
 	@for f in $(RTL_SRCS); do m=$$(basename $$f .v); \
 	  verilator --lint-only -Wall -Irtl rtl/lint_waivers.vlt $$f --top-module $$m || exit 1; \
-	done; echo "lint: $(words $(RTL_SRCS)) modules clean"
+	done; for f in $(SYN_SRCS); do m=$$(basename $$f .v); \
+	  verilator --lint-only -Wall -Irtl rtl/lint_waivers.vlt $$f --top-module $$m || exit 1; \
+	done; echo "lint: $(words $(RTL_SRCS)) modules and $(words $(SYN_SRCS)) syn/ tops clean"
 
 synth-check: $(STAMP)
 	$(PY) scripts/synth.py --check

@@ -43,16 +43,20 @@ from dataclasses import dataclass, field
 
 OKAY, SLVERR = 0, 2
 
-CTRL, STATUS, BATCH, LR, SEED, NUM_LAYERS, HEAD = 0x000, 0x004, 0x008, 0x00C, 0x010, 0x014, 0x018
-CYC_TOTAL, CYC_FWD, CYC_BWD, STEPS = 0x020, 0x024, 0x028, 0x02C
+from . import isa
+
+# the register map, from the one table (golden/isa.py)
+CTRL, STATUS, BATCH, LR, SEED, NUM_LAYERS, HEAD = (isa.REGS[n] for n in ("CTRL", "STATUS", "BATCH", "LR", "SEED",
+                                                                         "NUM_LAYERS", "HEAD"))
+CYC_TOTAL, CYC_FWD, CYC_BWD, STEPS = (isa.REGS[n] for n in ("CYC_TOTAL", "CYC_FWD", "CYC_BWD", "STEPS"))
 COUNTERS = (CYC_TOTAL, CYC_FWD, CYC_BWD, STEPS)
-DESC_BASE = 0x100
-WMEM_BASE = 0x10000
+DESC_BASE = isa.DESC_BASE
+WMEM_BASE = isa.WMEM_BASE
 DEFAULT_SEED = 0xACE12468
 
 # STATUS bits
-ST_BUSY, ST_DONE, ST_ERROR, ST_OVF, ST_REJ = 0, 1, 2, 3, 4
-ST_CODE_LSB = 8
+ST_BUSY, ST_DONE, ST_ERROR, ST_OVF, ST_REJ = (isa.STATUS_BITS[n] for n in ("BUSY", "DONE", "ERROR", "OVF", "REJ"))
+ST_CODE_LSB = isa.STATUS_CODE_LSB
 
 
 def sign_extend(v: int, w: int) -> int:
@@ -170,7 +174,7 @@ class AxilRegs:
         if off in (STATUS,) + COUNTERS:
             return self._done(err)
         if off == CTRL:
-            start, mode, clear, seed_load = data & 1, data >> 1 & 1, data >> 2 & 1, data >> 3 & 1
+            start, mode, clear, seed_load = (data >> isa.CTRL_BITS[n] & 1 for n in ("START", "MODE", "CLEAR", "SEED_LOAD"))
             if self.busy and (start or seed_load or mode != self.mode):
                 return self._done(err)
             pulses = []
@@ -208,7 +212,7 @@ class AxilRegs:
             if core != "grant":
                 return self._done(Access(SLVERR, port=("r", off)))
             return self._done(Access(OKAY, self.wmem.get(off, 0) & 0xFFFFFFFF, port=("r", off)))
-        val = {CTRL: self.mode << 1, STATUS: self.status(), BATCH: self.batch, LR: self.lr,
+        val = {CTRL: self.mode << isa.CTRL_BITS["MODE"], STATUS: self.status(), BATCH: self.batch, LR: self.lr,
                SEED: self.seed, NUM_LAYERS: self.num_layers, HEAD: self.head}
         val.update(self.counters)
         return self._done(Access(OKAY, val[off] & 0xFFFFFFFF))

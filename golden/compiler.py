@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import isa
 from .spec import Net, validate
 
-OPS = {"conv": 1, "dense": 2, "relu": 3, "sigmoid": 4, "maxpool": 5}
-HEAD_CODES = {"softmax_ce": 0, "sigmoid_mse": 1}
-# STATUS[15:8] error codes of the core (rtl/cnn_core.v header, docs/architecture.md section 5)
-ERRORS = {1: "unknown op", 2: "bad geometry", 3: "compile-time maximum exceeded",
-          4: "unsupported structure", 5: "stream framing", 6: "label out of range"}
+# the codes, from the one table of the core's instruction set (golden/isa.py)
+OPS = isa.OPS
+HEAD_CODES = isa.HEADS
+# STATUS[15:8] error codes of the core: code -> meaning
+ERRORS = {code: doc for code, (_, doc) in isa.ERRORS.items()}
 ADDR_BITS = 16
 
 
@@ -103,11 +104,11 @@ def layout(shapes, layers, head: str):
         else:
             c_field = c
         n_out = l.n if l.kind in ("conv", "dense") else 0
-        w0 = OPS[l.kind] | (l.k & 0xF) << 4 | (c_field & 0xFF) << 8 | (n_out & 0xFFFF) << 16
-        w1 = (h & 0xFF) | (w & 0xFF) << 8 | ((c if l.kind == "dense" else 0) & 0xFFFF) << 16
-        w2 = act_addr[i] | act_addr[i + 1] << 16
-        w3 = w_addr.get(i, (0, 0))[0] | (aux.get(i, 0) or pad.get(i, 0)) << 16
-        words += [w0, w1, w2, w3]
+        words += isa.pack({"op": OPS[l.kind], "k": l.k & 0xF, "c": c_field & 0xFF, "n": n_out & 0xFFFF,
+                           "h": h & 0xFF, "w": w & 0xFF, "m": (c if l.kind == "dense" else 0) & 0xFFFF,
+                           "in_addr": act_addr[i], "out_addr": act_addr[i + 1],
+                           "w_addr": w_addr.get(i, (0, 0))[0],
+                           "aux_addr": aux.get(i, 0) or pad.get(i, 0)})
     return words, act_addr, aux, pad, w_addr, a, wpos
 
 

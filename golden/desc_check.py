@@ -36,9 +36,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-OP_CONV, OP_DENSE, OP_RELU, OP_SIG, OP_MP = 1, 2, 3, 4, 5
-OK, ERR_OP, ERR_GEOMETRY, ERR_MAXIMUM, ERR_STRUCTURE = 0, 1, 2, 3, 4
-PRIORITY = (ERR_OP, ERR_GEOMETRY, ERR_STRUCTURE, ERR_MAXIMUM)   # the if / else-if order of chk_code
+from . import isa
+
+# codes from the one table (golden/isa.py)
+OP_CONV, OP_DENSE, OP_RELU, OP_SIG, OP_MP = (isa.OPS[k] for k in ("conv", "dense", "relu", "sigmoid", "maxpool"))
+OK = 0
+ERR_OP, ERR_GEOMETRY, ERR_MAXIMUM, ERR_STRUCTURE = (isa.ERR[k] for k in ("OP", "GEOMETRY", "MAXIMUM", "STRUCTURE"))
+PRIORITY = isa.ERR_PRIORITY                   # the if / else-if order of chk_code
 M16, M32 = 0xFFFF, 0xFFFFFFFF
 
 
@@ -96,10 +100,10 @@ class Derived(NamedTuple):
 
 
 def fields(w0: int, w1: int, w2: int, w3: int) -> Fields:
-    """The d_* wires of the RTL."""
-    return Fields(w0 & 0xF, (w0 >> 4) & 0xF, (w0 >> 8) & 0xFF, (w0 >> 16) & M16,
-                  w1 & 0xFF, (w1 >> 8) & 0xFF, (w1 >> 16) & M16,
-                  w2 & M16, (w2 >> 16) & M16, w3 & M16, (w3 >> 16) & M16)
+    """The d_* wires of the RTL (isa.DESC_FIELDS)."""
+    u = isa.unpack((w0, w1, w2, w3))
+    return Fields(u["op"], u["k"], u["c"], u["n"], u["h"], u["w"], u["m"],
+                  u["in_addr"], u["out_addr"], u["w_addr"], u["aux_addr"])
 
 
 def derive(f: Fields) -> Derived:

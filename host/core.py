@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from golden import axil_regs as G
+from golden import isa
 from golden.compiler import ERRORS
 
-CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = 1, 2, 4, 8
+CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = (1 << isa.CTRL_BITS[n] for n in ("START", "MODE", "CLEAR", "SEED_LOAD"))
 RESP = {0: "OKAY", 1: "EXOKAY", 2: "SLVERR", 3: "DECERR"}
 
 

@@ -4,7 +4,7 @@
     sim = FastSim(lib)                 # one simulated core; C++ owns its clock
     python -m host.fastsim P=8 P=4     # what `make fastsim` runs
 
-The library is keyed on a hash of everything that goes into it: rtl/*.v, rtl/tables/*.hex, the C++ host,
+The library is keyed on a hash of everything that goes into it: rtl/*.v, rtl/*.vh, rtl/tables/*.hex, the C++ host,
 the core parameters and the Verilator version. Concurrent builders (pytest -n) take a file lock, so one
 builds and the others wait for it. Only the core's ports are used (no --public-flat-rw); -O3 via
 OPT_FAST, single-threaded model (on 2 cores, two simulations beat one threaded one).
@@ -51,7 +51,8 @@ OPT_FAST = "-O3"
 
 def _key(params: dict, vflags=VFLAGS, opt=OPT_FAST, pgo=True) -> str:
     h = hashlib.sha1()
-    for p in sorted(RTL.glob("*.v")) + sorted((RTL / "tables").glob("*.hex")) + [HOST_CPP, Path(__file__)]:
+    srcs = sorted(RTL.glob("*.v")) + sorted(RTL.glob("*.vh")) + sorted((RTL / "tables").glob("*.hex"))
+    for p in srcs + [HOST_CPP, Path(__file__)]:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(repr(sorted(params.items())).encode())

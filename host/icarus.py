@@ -78,7 +78,8 @@ def _iverilog() -> str:
 
 def _key(params: dict) -> str:
     h = hashlib.sha1()
-    for p in sorted(RTL.glob("*.v")) + sorted((RTL / "tables").glob("*.hex")) + [TB, Path(__file__)]:
+    srcs = sorted(RTL.glob("*.v")) + sorted(RTL.glob("*.vh")) + sorted((RTL / "tables").glob("*.hex"))
+    for p in srcs + [TB, Path(__file__)]:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     h.update(repr(sorted(params.items())).encode())

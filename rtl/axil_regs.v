@@ -115,13 +115,15 @@ module axil_regs #(
     input  wire [W_W-1:0]        wmem_rdata_i
 );
 
+    // register map, CTRL / STATUS bits (REG_*, RI_*, CTRL_*, ST_*), generated from golden/isa.py
+`include "cnn_core_defs.vh"
     localparam integer NL_W      = $clog2(MAX_LAYERS + 1);      // NUM_LAYERS width
-    localparam integer DESC_N    = 4 * MAX_LAYERS;              // descriptor words
+    localparam integer DESC_N    = DESC_WORDS * MAX_LAYERS;             // descriptor words
     localparam integer DA_W      = $clog2(DESC_N);              // descriptor word-address width
     localparam integer WA_W      = $clog2(WMEM_DEPTH);          // weight element-address width
     localparam integer TO_W      = $clog2(WMEM_TIMEOUT + 1);    // timeout counter width
-    localparam [31:0]  DESC_WA   = 32'h40;                      // word address of 0x100
-    localparam [31:0]  WMEM_WA   = 32'h4000;                    // word address of 0x10000
+    localparam [31:0]  DESC_WA   = WA_DESC_BASE;                // word address of the descriptor table
+    localparam [31:0]  WMEM_WA   = WA_WMEM_BASE;                // word address of the weight window
     localparam [1:0]   OKAY      = 2'b00;
     localparam [1:0]   SLVERR    = 2'b10;
     localparam [1:0]   E_IDLE    = 2'd0;                        // engine: waiting for a request
@@ -193,8 +195,9 @@ module axil_regs #(
     wire [ADDR_W-1:2]  op_addr = pick_wr ? aw_addr_q : ar_addr_q;
     wire [31:0]        wa      = {{(34 - ADDR_W){1'b0}}, op_addr};
     wire [3:0]         ridx    = wa[3:0];
-    wire               dec_reg  = (wa < 32'd12) && (wa != 32'd7);
-    wire               dec_ro   = (wa == 32'd1) || (wa >= 32'd8);   // with dec_reg
+    // registers: the word indices RI_VALID marks (below 16); read-only: those RI_RO marks
+    wire               dec_reg  = (wa < 32'd16) && RI_VALID[ridx];
+    wire               dec_ro   = RI_RO[ridx];                      // with dec_reg
     wire               dec_desc = (wa >= DESC_WA) && (wa < DESC_WA + DESC_N);
     wire               dec_wmem = (wa >= WMEM_WA) && (wa < WMEM_WA + WMEM_DEPTH);
     // offsets inside a region: only the low bits of the difference matter
@@ -203,16 +206,16 @@ module axil_regs #(
 
     // ---------------------------------------------------------------- write checks
     wire [31:0]        wd       = w_data_q;
-    wire               ctrl_wok = ~busy_i | ~(wd[0] | wd[3] | (wd[1] ^ mode_q));
+    wire               ctrl_wok = ~busy_i | ~(wd[CTRL_START] | wd[CTRL_SEED_LOAD] | (wd[CTRL_MODE] ^ mode_q));
     reg                reg_wok;
     always @* begin
         case (ridx)
-            4'd0:    reg_wok = ctrl_wok;
-            4'd2:    reg_wok = ~busy_i & (wd[31:16] == 16'd0) & (wd[15:0] != 16'd0);
-            4'd3:    reg_wok = ~busy_i & (wd[31:LR_W-1] == {(33 - LR_W){1'b0}}) & (wd[LR_W-2:0] != {(LR_W - 1){1'b0}});
-            4'd4:    reg_wok = ~busy_i & (wd != 32'd0);
-            4'd5:    reg_wok = ~busy_i & (wd <= MAX_LAYERS);
-            4'd6:    reg_wok = ~busy_i & (wd[31:1] == 31'd0);
+            RI_CTRL:  reg_wok = ctrl_wok;
+            RI_BATCH: reg_wok = ~busy_i & (wd[31:16] == 16'd0) & (wd[15:0] != 16'd0);
+            RI_LR:    reg_wok = ~busy_i & (wd[31:LR_W-1] == {(33 - LR_W){1'b0}}) & (wd[LR_W-2:0] != {(LR_W - 1){1'b0}});
+            RI_SEED:  reg_wok = ~busy_i & (wd != 32'd0);
+            RI_NUM_LAYERS: reg_wok = ~busy_i & (wd <= MAX_LAYERS);
+            RI_HEAD:  reg_wok = ~busy_i & (wd[31:1] == 31'd0);
             default: reg_wok = 1'b0;      // STATUS and counters are read-only
         endcase
     end
@@ -222,21 +225,30 @@ module axil_regs #(
                                (dec_wmem & ~busy_i & wmem_fits));
 
     // ---------------------------------------------------------------- read mux
-    wire [31:0]        status = {16'd0, code_q, 3'd0, rej_q, sticky_ovf_i, error_q, done_q, busy_i};
+    reg  [31:0]        status;
+    always @* begin
+        status = 32'd0;
+        status[ST_BUSY] = busy_i;
+        status[ST_DONE] = done_q;
+        status[ST_ERROR] = error_q;
+        status[ST_OVF] = sticky_ovf_i;
+        status[ST_REJ] = rej_q;
+        status[ST_CODE_LSB +: ST_CODE_W] = code_q;
+    end
     reg  [31:0]        reg_rdata;
     always @* begin
         case (ridx)
-            4'd0:    reg_rdata = {30'd0, mode_q, 1'b0};
-            4'd1:    reg_rdata = status;
-            4'd2:    reg_rdata = {16'd0, batch_q};
-            4'd3:    reg_rdata = {{(32 - LR_W){1'b0}}, lr_q};
-            4'd4:    reg_rdata = seed_q;
-            4'd5:    reg_rdata = {{(32 - NL_W){1'b0}}, nl_q};
-            4'd6:    reg_rdata = {31'd0, head_q};
-            4'd8:    reg_rdata = cyc_total_i;
-            4'd9:    reg_rdata = cyc_fwd_i;
-            4'd10:   reg_rdata = cyc_bwd_i;
-            4'd11:   reg_rdata = steps_i;
+            RI_CTRL:       begin reg_rdata = 32'd0; reg_rdata[CTRL_MODE] = mode_q; end
+            RI_STATUS:     reg_rdata = status;
+            RI_BATCH:      reg_rdata = {16'd0, batch_q};
+            RI_LR:         reg_rdata = {{(32 - LR_W){1'b0}}, lr_q};
+            RI_SEED:       reg_rdata = seed_q;
+            RI_NUM_LAYERS: reg_rdata = {{(32 - NL_W){1'b0}}, nl_q};
+            RI_HEAD:       reg_rdata = {31'd0, head_q};
+            RI_CYC_TOTAL:  reg_rdata = cyc_total_i;
+            RI_CYC_FWD:    reg_rdata = cyc_fwd_i;
+            RI_CYC_BWD:    reg_rdata = cyc_bwd_i;
+            RI_STEPS:      reg_rdata = steps_i;
             default: reg_rdata = 32'd0;
         endcase
     end
@@ -350,8 +362,8 @@ module axil_regs #(
         endcase
     end
 
-    wire ctrl_we = reg_we & (ridx == 4'd0);
-    wire clr     = ctrl_we & (wd[0] | wd[2]);    // start or clear empties the sticky flags
+    wire ctrl_we = reg_we & (ridx == RI_CTRL);
+    wire clr     = ctrl_we & (wd[CTRL_START] | wd[CTRL_CLEAR]);    // start or clear empties the sticky flags
 
     always @(posedge clk) begin
         // control state
@@ -395,15 +407,15 @@ module axil_regs #(
             if (port_start)                     wm_req_q  <= 1'b1;
             else if (wmem_gnt_i || wmem_err_i || tmo) wm_req_q <= 1'b0;
             // register writes (checked by w_ok)
-            start_q     <= ctrl_we & wd[0];
-            clear_q     <= ctrl_we & wd[2];
-            seed_load_q <= ctrl_we & wd[3];
-            if (ctrl_we)                        mode_q  <= wd[1];
-            if (reg_we && ridx == 4'd2)         batch_q <= wd[15:0];
-            if (reg_we && ridx == 4'd3)         lr_q    <= wd[LR_W-1:0];
-            if (reg_we && ridx == 4'd4)         seed_q  <= wd;
-            if (reg_we && ridx == 4'd5)         nl_q    <= wd[NL_W-1:0];
-            if (reg_we && ridx == 4'd6)         head_q  <= wd[0];
+            start_q     <= ctrl_we & wd[CTRL_START];
+            clear_q     <= ctrl_we & wd[CTRL_CLEAR];
+            seed_load_q <= ctrl_we & wd[CTRL_SEED_LOAD];
+            if (ctrl_we)                        mode_q  <= wd[CTRL_MODE];
+            if (reg_we && ridx == RI_BATCH)     batch_q <= wd[15:0];
+            if (reg_we && ridx == RI_LR)        lr_q    <= wd[LR_W-1:0];
+            if (reg_we && ridx == RI_SEED)      seed_q  <= wd;
+            if (reg_we && ridx == RI_NUM_LAYERS) nl_q    <= wd[NL_W-1:0];
+            if (reg_we && ridx == RI_HEAD)      head_q  <= wd[0];
             // sticky flags: a set in the same cycle as start / clear wins
             done_q  <= done_i | (done_q & ~clr);
             error_q <= error_i | (error_q & ~clr);

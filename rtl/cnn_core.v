@@ -97,7 +97,46 @@ module cnn_core #(
     output wire [31:0]           m_axis_tdata_o,
     output wire                  m_axis_tvalid_o,
     input  wire                  m_axis_tready_i,
-    output wire                  m_axis_tlast_o
+    output wire                  m_axis_tlast_o,
+
+    // Trace (observation only, the way ibex exposes RVFI): what the core writes and when its phases,
+    // samples and steps end. A testbench binds these ports instead of the hierarchy; a board leaves
+    // them open and synthesis removes them. Widths fixed by the parameters; counts are 6 bits
+    // (P <= 32), addresses the core's 16-bit element address (a memory decodes its low bits).
+    // Memory write ports, one beat per cycle: lanes l < count of data are written at addr + l.
+    output wire                  trace_amem_we_o,      // AMEM (activations)
+    output wire [15:0]           trace_amem_addr_o,
+    output wire [5:0]            trace_amem_count_o,
+    output wire [P*W-1:0]        trace_amem_data_o,
+    output wire                  trace_dmem_we_o,      // DMEM (deltas)
+    output wire [15:0]           trace_dmem_addr_o,
+    output wire [5:0]            trace_dmem_count_o,
+    output wire [P*W-1:0]        trace_dmem_data_o,
+    output wire                  trace_imem_we_o,      // IMEM (max-pool argmax codes)
+    output wire [15:0]           trace_imem_addr_o,
+    output wire [5:0]            trace_imem_count_o,
+    output wire [P*2-1:0]        trace_imem_data_o,
+    output wire                  trace_wmem_we_o,      // WMEM (weights and biases)
+    output wire [15:0]           trace_wmem_addr_o,
+    output wire [5:0]            trace_wmem_count_o,
+    output wire [P*W-1:0]        trace_wmem_data_o,
+    output wire                  trace_gmem_we_o,      // GMEM (gradient accumulators, batch > 1)
+    output wire [15:0]           trace_gmem_addr_o,
+    output wire [5:0]            trace_gmem_count_o,
+    output wire [P*GW-1:0]       trace_gmem_data_o,
+    // gradient tap: one beat of requantized gradients in front of the update (weight address)
+    output wire                  trace_gtap_valid_o,
+    output wire [15:0]           trace_gtap_addr_o,
+    output wire [5:0]            trace_gtap_count_o,
+    output wire [P*GW-1:0]       trace_gtap_data_o,
+    // events, one-cycle pulses: a phase ended (its op code, layer and cycles), a sample's result
+    // was sent, a step (its samples and update passes) ended
+    output wire                  trace_phase_valid_o,
+    output wire [7:0]            trace_phase_code_o,
+    output wire [7:0]            trace_phase_layer_o,
+    output wire [31:0]           trace_phase_cycles_o,
+    output wire                  trace_sample_o,
+    output wire                  trace_step_o
 );
 
     // ---------------------------------------------------------------- sizes
@@ -111,12 +150,17 @@ module cnn_core #(
         end
     endfunction
 
+    // descriptor fields, op / head / error / phase (uop) codes, register map: generated from golden/isa.py
+    // (make tables). Phase codes U_* are the uops of the phase log and trace_phase_code_o; U_BIAS,
+    // U_PADZ, U_PADC are sub-phases whose cycles count into the phase that follows.
+`include "cnn_core_defs.vh"
+
     localparam integer LOG2P  = clog2(P);
     localparam integer CNT_W  = clog2(P + 1);
     localparam integer AA_W   = clog2(AMEM_DEPTH);       // AMEM element address bits
     localparam integer WA_W   = clog2(WMEM_DEPTH);
     localparam integer NL_W   = clog2(MAX_LAYERS + 1);
-    localparam integer DA_W   = clog2(4 * MAX_LAYERS);
+    localparam integer DA_W   = clog2(DESC_WORDS * MAX_LAYERS);
     localparam integer CL_W   = clog2(MAX_CLASSES);
     localparam integer NCLS   = (MAX_CLASSES + P - 1) / P * P;   // class registers, padded to P
     localparam integer NBR    = MAX_OUT / P;               // bias cache rows (MAX_OUT: a multiple of P, >= 2P)
@@ -125,15 +169,6 @@ module cnn_core #(
     localparam integer TD     = 6 + LOG2P;                // tag delay line depth
     localparam [15:0]  PP     = P[15:0];
 
-    // uops (= phase codes of the phase log, docs/architecture.md)
-    localparam [4:0] U_CONV_FWD = 5'd1, U_DENSE_FWD = 5'd2, U_RELU_FWD = 5'd3, U_SIG_FWD = 5'd4,
-                     U_MP_FWD = 5'd5, U_SOFTMAX = 5'd6, U_MSE = 5'd7, U_DENSE_DX = 5'd8,
-                     U_DENSE_DW = 5'd9, U_DENSE_DB = 5'd10, U_CONV_DK = 5'd11, U_CONV_DB = 5'd12,
-                     U_RELU_BWD = 5'd14, U_SIG_BWD = 5'd15, U_MP_BWD = 5'd16, U_UPDATE = 5'd17,
-                     U_LOAD = 5'd18, U_BIAS = 5'd19, U_PADZ = 5'd20, U_PADC = 5'd21,
-                     U_CONV_DX = 5'd13;
-    // U_BIAS, U_PADZ, U_PADC are sub-phases: their cycles count into the phase that follows
-    localparam [3:0] OP_CONV = 4'd1, OP_DENSE = 4'd2, OP_RELU = 4'd3, OP_SIG = 4'd4, OP_MP = 4'd5;
     // memory / source selects
     localparam [2:0] M_NONE = 3'd0, M_A = 3'd1, M_D = 3'd2, M_W = 3'd3, M_G = 3'd4, M_I = 3'd5,
                      M_K = 3'd6;                          // M_K: constant 2^FA on every lane
@@ -238,17 +273,18 @@ module cnn_core #(
 
     // current descriptor and derived sizes
     reg  [31:0] dw0, dw1, dw2, dw3;
-    wire [3:0]  d_op  = dw0[3:0];
-    wire [3:0]  d_k   = dw0[7:4];
-    wire [7:0]  d_c   = dw0[15:8];
-    wire [15:0] d_n   = dw0[31:16];
-    wire [7:0]  d_h   = dw1[7:0];
-    wire [7:0]  d_w   = dw1[15:8];
-    wire [15:0] d_m   = dw1[31:16];
-    wire [15:0] d_in  = dw2[15:0];
-    wire [15:0] d_out = dw2[31:16];
-    wire [15:0] d_wa  = dw3[15:0];
-    wire [15:0] d_aux = dw3[31:16];
+    wire [4*32-1:0] dv = {dw3, dw2, dw1, dw0};       // the layer's descriptor words (DESC_WORDS = 4)
+    wire [DF_OP_W-1:0] d_op = dv[DF_OP_WORD*32 + DF_OP_LSB +: DF_OP_W];
+    wire [DF_K_W-1:0] d_k = dv[DF_K_WORD*32 + DF_K_LSB +: DF_K_W];
+    wire [DF_C_W-1:0] d_c = dv[DF_C_WORD*32 + DF_C_LSB +: DF_C_W];
+    wire [DF_N_W-1:0] d_n = dv[DF_N_WORD*32 + DF_N_LSB +: DF_N_W];
+    wire [DF_H_W-1:0] d_h = dv[DF_H_WORD*32 + DF_H_LSB +: DF_H_W];
+    wire [DF_W_W-1:0] d_w = dv[DF_W_WORD*32 + DF_W_LSB +: DF_W_W];
+    wire [DF_M_W-1:0] d_m = dv[DF_M_WORD*32 + DF_M_LSB +: DF_M_W];
+    wire [DF_IN_ADDR_W-1:0] d_in = dv[DF_IN_ADDR_WORD*32 + DF_IN_ADDR_LSB +: DF_IN_ADDR_W];
+    wire [DF_OUT_ADDR_W-1:0] d_out = dv[DF_OUT_ADDR_WORD*32 + DF_OUT_ADDR_LSB +: DF_OUT_ADDR_W];
+    wire [DF_W_ADDR_W-1:0] d_wa = dv[DF_W_ADDR_WORD*32 + DF_W_ADDR_LSB +: DF_W_ADDR_W];
+    wire [DF_AUX_ADDR_W-1:0] d_aux = dv[DF_AUX_ADDR_WORD*32 + DF_AUX_ADDR_LSB +: DF_AUX_ADDR_W];
     reg  [15:0] ho, wo, hw, howo, kk, ckk, hp, wp, hpwp;   // hp, wp: delta map zero-padded by K-1
     reg  [31:0] padsz;
     reg  [31:0] in_cnt, out_cnt, nw;
@@ -881,17 +917,17 @@ module cnn_core #(
     always @* begin
         chk_code = 8'd0;
         if (d_op < OP_CONV || d_op > OP_MP)
-            chk_code = 8'd1;
+            chk_code = ERR_OP;
         else if ((d_op == OP_CONV && (d_k == 0 || d_c == 0 || d_n == 0 || {4'd0, d_h} < {8'd0, d_k} ||
                                       {4'd0, d_w} < {8'd0, d_k})) ||
                  (d_op == OP_DENSE && (d_m == 0 || d_n == 0)) ||
                  ((d_op == OP_RELU || d_op == OP_SIG) && (d_c == 0 || d_h == 0 || d_w == 0)) ||
                  (d_op == OP_MP && (d_c == 0 || d_h == 0 || d_w == 0 || d_h[0] || d_w[0])) ||
                  (li != 0 && in_cnt != prev_out_cnt))
-            chk_code = 8'd2;
+            chk_code = ERR_GEOMETRY;
         else if ((li == 0 && d_op != OP_CONV && d_op != OP_DENSE) ||
                  (is_last_layer && d_op != OP_DENSE))
-            chk_code = 8'd4;
+            chk_code = ERR_STRUCTURE;
         else if ({16'd0, d_in} + in_cnt > AMEM_DEPTH || {16'd0, d_out} + out_cnt > AMEM_DEPTH ||
                  ((d_op == OP_CONV || d_op == OP_DENSE) &&
                   ({16'd0, d_n} > MAX_OUT || {16'd0, d_wa} + nw + {16'd0, d_n} > WMEM_DEPTH)) ||
@@ -899,7 +935,7 @@ module cnn_core #(
                  (d_op == OP_CONV && li != 0 && {16'd0, d_aux} + padsz > AMEM_DEPTH) ||
                  (is_last_layer && ({16'd0, d_n} > MAX_CLASSES || d_n < 16'd2)) ||
                  (li == 0 && in_cnt > 32'hFFFF))
-            chk_code = 8'd3;
+            chk_code = ERR_MAXIMUM;
     end
 
     // ---------------------------------------------------------------- controller
@@ -960,7 +996,7 @@ module cnn_core #(
                     dir      <= D_VAL;
                     dcnt     <= 3'd0;
                     if (num_layers_r == 0) begin
-                        err_code_q <= 8'd4;
+                        err_code_q <= ERR_STRUCTURE;
                         st <= S_ERR;
                     end else begin
                         desc_addr <= {(NL_W+2){1'b0}};
@@ -1065,16 +1101,16 @@ module cnn_core #(
                     ld_i <= ld_i + 16'd1;
                     if (ld_i < in0_cnt) begin
                         if (s_axis_tlast_i) begin
-                            err_code_q <= 8'd5;
+                            err_code_q <= ERR_FRAMING;
                             st <= S_ERR;
                         end
                     end else begin
                         label_q <= s_axis_tdata_i;
                         if (!s_axis_tlast_i) begin
-                            err_code_q <= 8'd5;
+                            err_code_q <= ERR_FRAMING;
                             st <= S_ERR;
                         end else if (s_axis_tdata_i >= {{(15-CL_W){1'b0}}, ncls}) begin
-                            err_code_q <= 8'd6;
+                            err_code_q <= ERR_LABEL;
                             st <= S_ERR;
                         end else begin
                             ph_end <= 1'b1; ph_code <= {3'd0, U_LOAD}; ph_layer <= 8'd0;
@@ -1420,12 +1456,36 @@ module cnn_core #(
         end
     end
 
-    // signals only partly used here: address bits above the memory sizes, tag fields a tap does not
-    // need, the label's upper bits (checked at load), and the observation points the end-to-end
-    // testbench logs through the hierarchy (phase log, sample / step pulses)
-    wire unused_obs = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, am_wa, dm_wa, wm_wa, gm_wa, im_wa, label_q, t3,
-                        rs_t, rs_bidx, bl_a, pk_k, mac_valid, mso_e, desc_addr, ph_end, ph_code, ph_layer, ph_cycles,
-                        sample_done, step_done};
+    // signals only partly used here: read-address bits above the memory sizes, tag fields a tap does
+    // not need, the label's upper bits (checked at load)
+    wire unused_bits = ^{am_ra, dm_ra, wm_ra, gm_ra, im_ra, label_q, t3,
+                        rs_t, rs_bidx, bl_a, pk_k, mac_valid, mso_e, desc_addr};
+
+    // ---------------------------------------------------------------- trace ports
+    reg [5:0] tr_am_c, tr_dm_c, tr_im_c, tr_wm_c, tr_gm_c, tr_gt_c;   // counts widened to 6 bits
+    always @* begin
+        tr_am_c = 6'd0; tr_am_c[CNT_W-1:0] = am_wc;
+        tr_dm_c = 6'd0; tr_dm_c[CNT_W-1:0] = dm_wc;
+        tr_im_c = 6'd0; tr_im_c[CNT_W-1:0] = im_wc;
+        tr_wm_c = 6'd0; tr_wm_c[CNT_W-1:0] = wm_wc;
+        tr_gm_c = 6'd0; tr_gm_c[CNT_W-1:0] = gm_wc;
+        tr_gt_c = 6'd0; tr_gt_c[CNT_W-1:0] = gtap_count;
+    end
+    assign trace_amem_we_o = am_we;  assign trace_amem_addr_o = am_wa;
+    assign trace_amem_count_o = tr_am_c;  assign trace_amem_data_o = am_wd;
+    assign trace_dmem_we_o = dm_we;  assign trace_dmem_addr_o = dm_wa;
+    assign trace_dmem_count_o = tr_dm_c;  assign trace_dmem_data_o = dm_wd;
+    assign trace_imem_we_o = im_we;  assign trace_imem_addr_o = im_wa;
+    assign trace_imem_count_o = tr_im_c;  assign trace_imem_data_o = im_wd;
+    assign trace_wmem_we_o = wm_we;  assign trace_wmem_addr_o = wm_wa;
+    assign trace_wmem_count_o = tr_wm_c;  assign trace_wmem_data_o = wm_wd;
+    assign trace_gmem_we_o = gm_we;  assign trace_gmem_addr_o = gm_wa;
+    assign trace_gmem_count_o = tr_gm_c;  assign trace_gmem_data_o = gm_wd;
+    assign trace_gtap_valid_o = gtap_valid;  assign trace_gtap_addr_o = gtap_addr;
+    assign trace_gtap_count_o = tr_gt_c;  assign trace_gtap_data_o = gtap_data;
+    assign trace_phase_valid_o = ph_end;  assign trace_phase_code_o = ph_code;
+    assign trace_phase_layer_o = ph_layer;  assign trace_phase_cycles_o = ph_cycles;
+    assign trace_sample_o = sample_done;  assign trace_step_o = step_done;
 
     `undef T_V
     `undef T_F

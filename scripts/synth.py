@@ -127,7 +127,7 @@ def yosys_run(name: str, top: str, files: list, target: str, params: dict | None
     log, stat = OUT / f"{name}.log", OUT / f"{name}.stat.json"
     for p in (log, stat):
         p.unlink(missing_ok=True)
-    cmds = [f"read_verilog {' '.join(rel(f) for f in files)}"]
+    cmds = [f"read_verilog -I{rel(RTL)} {' '.join(rel(f) for f in files)}"]
     for k, v in (params or {}).items():
         cmds.append(f"chparam -set {k} {v} {top}")
     cmds += [f"hierarchy -check -top {top}", "proc", LATCH_SELECT, f"{SYNTH_CMD[target]} -top {top}",
@@ -340,12 +340,15 @@ def pnr(jobs: int, ps: list) -> bool:
 
 
 def core(jobs: int) -> bool:
-    """Synthesize cnn_core for both targets; place and route the ECP5 netlist on an LFE5U-85F."""
+    """Synthesize cnn_core for both targets; place and route the ECP5 netlist on an LFE5U-85F. The top
+    is syn/cnn_core_top.v: the core's bus ports, its trace outputs left open (as on a board)."""
     mods = modules()
-    runs = [(f"cnn_core_{t}", "cnn_core", deps("cnn_core", mods), t, None, t == "ecp5") for t in TARGETS]
+    extra = {"cnn_core_top": SYN / "cnn_core_top.v"}
+    runs = [(f"cnn_core_{t}", "cnn_core_top", deps("cnn_core_top", mods, extra), t, None, t == "ecp5")
+            for t in TARGETS]
     print(f"\ncore: synthesizing cnn_core for {', '.join(TARGETS)} (~12 min each)", flush=True)
     res = {r["target"]: r for r in pool_map(yosys_run, runs, jobs)}
-    out = {"top": "cnn_core", "params": "defaults (P=8, AMEM_DEPTH=4096, WMEM_DEPTH=32768)"}
+    out = {"top": "cnn_core_top (syn/cnn_core_top.v: cnn_core, trace outputs open)", "params": "defaults (P=8, AMEM_DEPTH=4096, WMEM_DEPTH=32768)"}
     ok = True
     for t, r in res.items():
         out[t] = {k: r[k] for k in ("ok", "errors", "luts", "dsps", "ffs", "seconds", "cells")}

@@ -3,7 +3,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-// Used by tb/cnn_core/test_cnn_core.py (cocotb). Not synthesizable (file I/O, hierarchical references).
+// Used by tb/cnn_core/test_cnn_core.py (cocotb). Not synthesizable (file I/O). It binds the core's ports
+// only: the log comes from the core's trace_* outputs, not from its hierarchy.
 //
 // Clock: under Icarus generated here (period 2*CLK_HALF_NS), so the Python side never toggles it and
 // only awaits events (faster there). Under Verilator (`VERILATOR, defined by Verilator itself) `clk` is
@@ -20,18 +21,16 @@
 // File: plusarg +CORE_LOG=<path>, default "core_log.txt" in the simulation directory. Lines of one edge
 // appear in the order below (memory writes, gradient tap, phase end, sample done, step done), and the
 // file is flushed after every edge that wrote something, so Python can read it at any later time.
-//   A|D|W|G|I <addr> <count> <hex>   write port of u_amem / u_dmem / u_wmem / u_gmem / u_imem (wr_en_i
-//                                    high): element address of lane 0, lane count (>= P: all P), data
-//                                    of all P lanes (lane 0 in the low bits), %h (zero-padded)
-//   g <addr> <count> <hex>           gradient tap beat (gtap_valid): WMEM element address of lane 0,
-//                                    lane count, P lanes of the grad format
-//   P <code> <layer> <cycles>        phase end (ph_end): phase code, layer, cycles the core measured
-//   S                                sample_done: every write of the sample is done
-//   U                                step_done: the step (with the batch > 1 update pass) is done
+//   A|D|W|G|I <addr> <count> <hex>   memory write port (trace_{a,d,w,g,i}mem_we_o high): element
+//                                    address of lane 0, lane count (>= P: all P), data of all P lanes
+//                                    (lane 0 in the low bits), %h (zero-padded)
+//   g <addr> <count> <hex>           gradient tap beat (trace_gtap_valid_o): WMEM element address of
+//                                    lane 0, lane count, P lanes of the grad format
+//   P <code> <layer> <cycles>        phase end (trace_phase_valid_o): phase code, layer, cycles the
+//                                    core measured
+//   S                                trace_sample_o: every write of the sample is done
+//   U                                trace_step_o: the step (with the batch > 1 update pass) is done
 //   X <what>                         a control signal above is X/Z while rst is low (an error)
-// Hierarchical names used (they must exist in rtl/cnn_core.v): u_core.u_amem, u_dmem, u_wmem, u_gmem,
-// u_imem (rtl/banked_mem.v: wr_en_i, wr_addr_i, wr_count_i, wr_data_i), u_core.gtap_valid, gtap_addr,
-// gtap_count, gtap_data, u_core.ph_end, ph_code, ph_layer, ph_cycles, u_core.sample_done, step_done.
 
 module cnn_core_tb #(
     parameter integer P           = 8,       // lanes (power of two), passed to the core
@@ -91,6 +90,24 @@ module cnn_core_tb #(
     reg         m_axis_tready_i = 1'b0;
     wire        m_axis_tlast_o;
 
+    // ---------------------------------------------------------------- trace ports (the log's source)
+    localparam integer W  = 16;              // the core's default code width (not overridden here)
+    localparam integer GW = 24;              // the core's default grad width (not overridden here)
+    wire [4:0]        tr_we;                 // write enables, index 0..4 = A D W G I
+    wire [5*16-1:0]   tr_addr;               // element address of lane 0, 16 bits each
+    wire [5*6-1:0]    tr_cnt;                // lane counts, 6 bits each
+    wire [P*W-1:0]    tr_am_d, tr_dm_d, tr_wm_d;
+    wire [P*GW-1:0]   tr_gm_d;
+    wire [P*2-1:0]    tr_im_d;
+    wire              gt_v;                  // gradient tap
+    wire [15:0]       gt_a;
+    wire [5:0]        gt_c;
+    wire [P*GW-1:0]   gt_d;
+    wire              ph_v;                  // phase end
+    wire [7:0]        ph_code, ph_layer;
+    wire [31:0]       ph_cycles;
+    wire              sample_v, step_v;
+
     // ---------------------------------------------------------------- the core
     cnn_core #(
         .P           (P),
@@ -125,7 +142,23 @@ module cnn_core_tb #(
         .m_axis_tdata_o   (m_axis_tdata_o),
         .m_axis_tvalid_o  (m_axis_tvalid_o),
         .m_axis_tready_i  (m_axis_tready_i),
-        .m_axis_tlast_o   (m_axis_tlast_o)
+        .m_axis_tlast_o   (m_axis_tlast_o),
+        .trace_amem_we_o    (tr_we[0]), .trace_amem_addr_o (tr_addr[0*16 +: 16]), .trace_amem_count_o (tr_cnt[0*6 +: 6]),
+        .trace_amem_data_o  (tr_am_d),
+        .trace_dmem_we_o    (tr_we[1]), .trace_dmem_addr_o (tr_addr[1*16 +: 16]), .trace_dmem_count_o (tr_cnt[1*6 +: 6]),
+        .trace_dmem_data_o  (tr_dm_d),
+        .trace_wmem_we_o    (tr_we[2]), .trace_wmem_addr_o (tr_addr[2*16 +: 16]), .trace_wmem_count_o (tr_cnt[2*6 +: 6]),
+        .trace_wmem_data_o  (tr_wm_d),
+        .trace_gmem_we_o    (tr_we[3]), .trace_gmem_addr_o (tr_addr[3*16 +: 16]), .trace_gmem_count_o (tr_cnt[3*6 +: 6]),
+        .trace_gmem_data_o  (tr_gm_d),
+        .trace_imem_we_o    (tr_we[4]), .trace_imem_addr_o (tr_addr[4*16 +: 16]), .trace_imem_count_o (tr_cnt[4*6 +: 6]),
+        .trace_imem_data_o  (tr_im_d),
+        .trace_gtap_valid_o (gt_v), .trace_gtap_addr_o (gt_a), .trace_gtap_count_o (gt_c),
+        .trace_gtap_data_o  (gt_d),
+        .trace_phase_valid_o(ph_v), .trace_phase_code_o(ph_code), .trace_phase_layer_o(ph_layer),
+        .trace_phase_cycles_o(ph_cycles),
+        .trace_sample_o     (sample_v),
+        .trace_step_o       (step_v)
     );
 
     // ---------------------------------------------------------------- event log
@@ -178,35 +211,30 @@ module cnn_core_tb #(
     always @(posedge clk) begin
         any_line = 1'b0;
         // memory write ports, in tag order A D W G I
-        log_wr("A", u_core.u_amem.wr_en_i, u_core.u_amem.wr_addr_i, u_core.u_amem.wr_count_i,
-               u_core.u_amem.wr_data_i);
-        log_wr("D", u_core.u_dmem.wr_en_i, u_core.u_dmem.wr_addr_i, u_core.u_dmem.wr_count_i,
-               u_core.u_dmem.wr_data_i);
-        log_wr("W", u_core.u_wmem.wr_en_i, u_core.u_wmem.wr_addr_i, u_core.u_wmem.wr_count_i,
-               u_core.u_wmem.wr_data_i);
-        log_wr("G", u_core.u_gmem.wr_en_i, u_core.u_gmem.wr_addr_i, u_core.u_gmem.wr_count_i,
-               u_core.u_gmem.wr_data_i);
-        log_wr("I", u_core.u_imem.wr_en_i, u_core.u_imem.wr_addr_i, u_core.u_imem.wr_count_i,
-               u_core.u_imem.wr_data_i);
+        log_wr("A", tr_we[0], tr_addr[0*16 +: 16], tr_cnt[0*6 +: 6], tr_am_d);
+        log_wr("D", tr_we[1], tr_addr[1*16 +: 16], tr_cnt[1*6 +: 6], tr_dm_d);
+        log_wr("W", tr_we[2], tr_addr[2*16 +: 16], tr_cnt[2*6 +: 6], tr_wm_d);
+        log_wr("G", tr_we[3], tr_addr[3*16 +: 16], tr_cnt[3*6 +: 6], tr_gm_d);
+        log_wr("I", tr_we[4], tr_addr[4*16 +: 16], tr_cnt[4*6 +: 6], tr_im_d);
         // gradient tap
-        check_x(u_core.gtap_valid, "gtap_valid");
-        if (u_core.gtap_valid === 1'b1) begin
-            $fwrite(fd, "g %0d %0d %h\n", u_core.gtap_addr, u_core.gtap_count, u_core.gtap_data);
+        check_x(gt_v, "gtap_valid");
+        if (gt_v === 1'b1) begin
+            $fwrite(fd, "g %0d %0d %h\n", gt_a, gt_c, gt_d);
             any_line = 1'b1;
         end
         // phase end, sample done, step done
-        check_x(u_core.ph_end, "ph_end");
-        if (u_core.ph_end === 1'b1) begin
-            $fwrite(fd, "P %0d %0d %0d\n", u_core.ph_code[7:0], u_core.ph_layer[7:0], u_core.ph_cycles[31:0]);
+        check_x(ph_v, "ph_end");
+        if (ph_v === 1'b1) begin
+            $fwrite(fd, "P %0d %0d %0d\n", ph_code, ph_layer, ph_cycles);
             any_line = 1'b1;
         end
-        check_x(u_core.sample_done, "sample_done");
-        if (u_core.sample_done === 1'b1) begin
+        check_x(sample_v, "sample_done");
+        if (sample_v === 1'b1) begin
             $fwrite(fd, "S\n");
             any_line = 1'b1;
         end
-        check_x(u_core.step_done, "step_done");
-        if (u_core.step_done === 1'b1) begin
+        check_x(step_v, "step_done");
+        if (step_v === 1'b1) begin
             $fwrite(fd, "U\n");
             any_line = 1'b1;
         end

@@ -27,7 +27,7 @@ the sample beats, the result beats, a STATUS poll every `poll` cycles and the lo
 waiting for the end of a step is one First(RisingEdge(step_done), Timer) per poll interval.
 To keep the source from sitting on a beat (which would make it run every cycle) while the core
 computes, the next sample of a mini-batch is queued only on RisingEdge(s_axis_tready_o) or
-RisingEdge(u_core.sample_done) of the previous sample, whichever comes first (a core may wait for
+RisingEdge(sample_v) of the previous sample, whichever comes first (a core may wait for
 tvalid before raising tready, so tready alone is not a safe condition).
 Measured (Icarus 11, rtl/cnn_core.v of commit 56631b6): the simulator itself dominates, about 1,500
 core cycles per second; of net A's weight load (18,002 words in pipelined bursts of 256, ~3 cycles
@@ -53,13 +53,14 @@ from cocotbext.axi.axil_channels import (AxiLiteARBus, AxiLiteAWBus, AxiLiteBBus
 import core_replay as R
 import tbkit
 from golden import axil_regs as G
+from golden import isa
 from golden import cycle_model
 from golden.fixed_model import FixedNet
 
 ST_BUSY, ST_DONE, ST_ERROR = 1 << G.ST_BUSY, 1 << G.ST_DONE, 1 << G.ST_ERROR
 ST_CODE = 0xFF << G.ST_CODE_LSB
 ST_MASK = ST_BUSY | ST_DONE | ST_ERROR | ST_CODE      # bits the checks look at (not ovf / rejected)
-CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = 1, 2, 4, 8
+CTRL_START, CTRL_TRAIN, CTRL_CLEAR, CTRL_SEED = (1 << isa.CTRL_BITS[n] for n in ("START", "MODE", "CLEAR", "SEED_LOAD"))
 BURST = 256                                            # words per pipelined AXI-Lite command
 
 # cocotbext-axi 0.1.28 on cocotb 2.1: Task.kill() and Event.data deprecation warnings, one per use
@@ -273,7 +274,7 @@ class CoreHost:
         d = self.dut
         for k, beats in enumerate(frames):
             if k:
-                await First(RisingEdge(d.s_axis_tready_o), RisingEdge(d.u_core.sample_done))
+                await First(RisingEdge(d.s_axis_tready_o), RisingEdge(d.sample_v))
             gen = self._source_pauses
             if gen is not None:
                 self.source.set_pause_generator(gen)        # the same pattern continues frame to frame
@@ -312,11 +313,11 @@ class CoreHost:
 
     async def wait_done(self, timeout_cycles: int, poll: int = 512):
         """Wait until STATUS shows busy low with done or error; -> STATUS, or None after timeout_cycles.
-        Wakes on u_core.step_done or every `poll` cycles (one STATUS read each)."""
+        Wakes on the core's trace_step_o (the wrapper's step_v) or every `poll` cycles (one STATUS read each)."""
         d = self.dut
         t_end = get_sim_time("ns") + timeout_cycles * self.period
         while True:
-            await First(RisingEdge(d.u_core.step_done), Timer(poll * self.period, unit="ns"))
+            await First(RisingEdge(d.step_v), Timer(poll * self.period, unit="ns"))
             for _ in range(4):
                 st = await self.status()
                 if not st & ST_BUSY and st & (ST_DONE | ST_ERROR):

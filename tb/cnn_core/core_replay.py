@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 import tbkit
-from golden import cycle_model, mse_delta, softmax
+from golden import cycle_model, isa, mse_delta, softmax
 from golden.compiler import ADDR_BITS, HEAD_CODES, compile_net, layout
 from golden.fixed_model import FixedNet, Trace, update_order
 from golden.lfsr import Lfsr
@@ -56,15 +56,13 @@ from golden.requantize import to_codes
 from golden.spec import RELU, Net, conv, dense
 
 # ----------------------------------------------------------------------------- phase codes
-PHASES = {1: "conv.fwd", 2: "dense.fwd", 3: "relu.fwd", 4: "sigmoid.fwd", 5: "maxpool.fwd",
-          6: "head.softmax", 7: "head.sigmoid_mse", 8: "dense.dx", 9: "dense.dw", 10: "dense.db",
-          11: "conv.dk", 12: "conv.db", 13: "conv.dx", 14: "relu.bwd", 15: "sigmoid.bwd",
-          16: "maxpool.bwd", 17: "update", 18: "load"}
-PH_UPDATE, PH_LOAD = 17, 18
+PHASES = isa.PHASE_NAMES                      # code -> log name (golden/isa.py)
+PH_UPDATE, PH_LOAD = isa.PH["UPDATE"], isa.PH["LOAD"]
 PHASE_CODES = {v: k for k, v in PHASES.items()}
 
 # error codes STATUS[15:8]
-ERR_OP, ERR_GEOMETRY, ERR_MAXIMUM, ERR_STRUCTURE, ERR_FRAMING, ERR_LABEL = 1, 2, 3, 4, 5, 6
+ERR_OP, ERR_GEOMETRY, ERR_MAXIMUM, ERR_STRUCTURE, ERR_FRAMING, ERR_LABEL = (
+    isa.ERR[n] for n in ("OP", "GEOMETRY", "MAXIMUM", "STRUCTURE", "FRAMING", "LABEL"))
 
 UNSET = -(1 << 61)       # shadow element never written (since it was last checked)
 XVAL = -(1 << 60)        # lane that was X/Z in the log
